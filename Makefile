@@ -1,0 +1,61 @@
+# devloop: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin
+DEVLOOP   := $(BIN)/devloop
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/devloop-dev/devloop/internal/cli.version=$(VERSION)
+ENV       := hack/env
+# Every test target runs with the environment's variables exported.
+WITH_ENV  := eval "$$($(ENV)/env.sh)" &&
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/devloop
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(DEVLOOP) ./cmd/devloop
+
+.PHONY: env-up
+env-up: ## Install and start Docker, buildx, BuildKit, a registry and a Kubernetes cluster
+	$(ENV)/up.sh
+
+.PHONY: env-down
+env-down: ## Stop everything env-up started (data roots and caches are kept)
+	$(ENV)/down.sh
+
+.PHONY: env
+env: ## Print the export lines for the environment: eval "$(make -s env)"
+	@$(ENV)/env.sh
+
+.PHONY: unit
+unit: ## Unit tests only (no daemons needed), with -race
+	$(GO) test -short -race -count=1 ./...
+
+.PHONY: integration
+integration: build ## Integration and end-to-end tests against a running environment
+	$(WITH_ENV) $(GO) test -race -count=1 -timeout 40m ./...
+
+.PHONY: test
+test: ## The whole suite: bring the environment up, run every test, tear it down
+	hack/test.sh
+
+.PHONY: demo
+demo: ## Bring up what is missing, build devloop, deploy examples/notes and show it
+	hack/demo.sh
+
+.PHONY: bench
+bench: ## Measure the inner loop against baselines (BENCH_QUICK=1 for a short run)
+	hack/bench.sh
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 60s)
+	hack/fuzz.sh $${FUZZTIME:-60s}
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
