@@ -128,3 +128,73 @@ apt_ensure() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOGS/apt.log" 2>&1 ||
 		die "apt-get install ${missing[*]}" "$LOGS/apt.log"
 }
+
+# bg_build NAME CMD...: start a long build (an external command) in the
+# background of the calling shell, in its own process group, logging to
+# $LOGS/build-NAME.log. wait_build NAME waits for it and fails naming the log;
+# kill_builds stops the builds still running (up.sh calls it on exit).
+declare -A _bg_builds=()
+bg_build() {
+	local name=$1
+	shift
+	: >"$LOGS/build-$name.log"
+	setsid "$@" >>"$LOGS/build-$name.log" 2>&1 </dev/null &
+	_bg_builds[$name]=$!
+	printf '    building %s in the background (log %s)\n' "$name" "$LOGS/build-$name.log" >&2
+}
+
+wait_build() {
+	local name=$1 pid=${_bg_builds[$1]:-}
+	[ -n "$pid" ] || return 0
+	unset "_bg_builds[$name]"
+	wait "$pid" || die "build of $name" "$LOGS/build-$name.log"
+}
+
+kill_builds() {
+	local name
+	for name in "${!_bg_builds[@]}"; do
+		kill -TERM -- "-${_bg_builds[$name]}" 2>/dev/null || true
+	done
+	_bg_builds=()
+}
+
+# stamp_ok NAME VALUE: true when $BIN/.NAME.stamp holds VALUE (the pinned
+# version and inputs a binary was built from); stamp_write NAME VALUE records it.
+stamp_ok() {
+	[ -f "$BIN/.$1.stamp" ] && [ "$(cat "$BIN/.$1.stamp")" = "$2" ]
+}
+
+stamp_write() {
+	printf '%s' "$2" >"$BIN/.$1.stamp"
+}
+
+# unmount_under DIR...: lazily unmount every mount point below each DIR,
+# deepest first (overlay, shm and netns mounts left by a killed daemon).
+unmount_under() {
+	local dir m
+	for dir in "$@"; do
+		dir=$(realpath -m "$dir")
+		awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo |
+			awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2- |
+			while read -r m; do
+				umount -l "$m" 2>/dev/null || true
+			done
+	done
+}
+
+# stop_pidfile FILE [TIMEOUT]: stop the process named by a pid file that a
+# daemon wrote itself (e.g. dockerd's managed containerd), then remove the file.
+stop_pidfile() {
+	local file=$1 timeout=${2:-15} pid i
+	[ -f "$file" ] || return 0
+	pid=$(cat "$file" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < timeout * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$file"
+}

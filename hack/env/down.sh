@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make env-down: stop everything env-up started, by pid, and leave no mount
+# behind. Images, data roots and caches are kept so that the next env-up is
+# fast. Idempotent.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=docker.sh
+source "$ENV_ROOT/docker.sh"
+if [ -f "$ENV_ROOT/cluster.sh" ]; then
+	# shellcheck source=/dev/null
+	source "$ENV_ROOT/cluster.sh"
+	step "cluster"
+	cluster_down
+	done_step
+fi
+
+step "buildkitd"
+buildkitd_down
+done_step
+
+step "registry"
+registry_down
+done_step
+
+step "docker engine"
+dockerd_down
+done_step
+
+step "mounts, sockets and pid files"
+unmount_under "$STATE" "$RUN"
+for pidfile in "$RUN"/*.pid; do
+	[ -e "$pidfile" ] || continue
+	kill -0 "$(cat "$pidfile")" 2>/dev/null || rm -f "$pidfile"
+done
+find "$RUN" -type s -delete 2>/dev/null || true
+rm -rf "$DOCKER_EXEC" "$BUILDKIT_RUN"
+if ip link show docker0 >/dev/null 2>&1; then
+	ip link delete docker0 2>/dev/null || true
+fi
+done_step

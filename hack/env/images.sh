@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Base images made offline, named as users write them: debian:bookworm-slim
+# (linux/amd64 + linux/arm64, debootstrap), golang:1.26 (amd64 + arm64, Debian
+# plus a Go toolchain) and python:3.11-slim (amd64, Debian's python3).
+#
+# Each is built by the remote BuildKit builder and pushed to the registry as
+# $REGISTRY/library/<name>:<tag> (a multi-platform index where both arches
+# exist), then pulled into the engine and tagged <name>:<tag>. What is already
+# there for the same inputs is skipped.
+#
+# Sourced by up.sh (functions images_rootfs_start and images_up), or run as
+#   images.sh            build what is missing (the daemons must be up)
+#   images.sh rootfs ARCH  make $CACHE/rootfs/debian-bookworm-ARCH.tar
+
+IMAGES_DIR=${ENV_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/images
+ROOTFS_CACHE=${CACHE:-$HOME/.cache/devloop-env}/rootfs
+DEBIAN_MIRROR=http://deb.debian.org/debian
+GO_ARM64_TOOLCHAIN=golang.org/toolchain@v0.0.1-go1.26.8.linux-arm64
+
+rootfs_tar() {
+	echo "$ROOTFS_CACHE/debian-bookworm-$1.tar"
+}
+
+# rootfs_make ARCH: debootstrap a minbase bookworm for ARCH (arm64 runs its
+# second stage under qemu) and cache it as a tarball.
+rootfs_make() {
+	local arch=$1 dir out
+	out=$(rootfs_tar "$arch")
+	dir=$ROOTFS_CACHE/tmp-$arch
+	[ -s "$out" ] && return 0
+	mkdir -p "$ROOTFS_CACHE"
+	unmount_under "$dir"
+	rm -rf "$dir" "$out.tmp"
+	debootstrap --variant=minbase --arch="$arch" bookworm "$dir" "$DEBIAN_MIRROR"
+	unmount_under "$dir"
+	cat >"$dir/etc/apt/sources.list" <<EOF
+deb http://deb.debian.org/debian bookworm main
+deb http://deb.debian.org/debian bookworm-updates main
+deb http://deb.debian.org/debian-security bookworm-security main
+EOF
+	rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+		"$dir"/var/log/* "$dir"/tmp/* "$dir"/debootstrap
+	tar --numeric-owner --xattrs -C "$dir" \
+		--exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' --exclude='./run/*' \
+		-cf "$out.tmp" .
+	mv "$out.tmp" "$out"
+	rm -rf "$dir"
+}
+
+# images_rootfs_start starts the debootstraps that are not cached yet.
+images_rootfs_start() {
+	local arch
+	for arch in amd64 arm64; do
+		[ -s "$(rootfs_tar "$arch")" ] || bg_build "rootfs-$arch" "$IMAGES_DIR/../images.sh" rootfs "$arch"
+	done
+}
+
+go_arm64_root() {
+	local dir
+	dir=$(cd / && GOTOOLCHAIN=local GOFLAGS= go mod download -json "$GO_ARM64_TOOLCHAIN" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$dir" ] && [ -x "$dir/bin/go" ] || return 1
+	echo "$dir"
+}
+
+registry_has() {
+	curl -fsS -o /dev/null -I \
+		-H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$REGISTRY/v2/library/$1/manifests/$2"
+}
+
+# image_ensure NAME TAG PLATFORMS INPUTS CONTEXT [BUILDX ARGS...]: build and
+# push when the registry lacks NAME:TAG for INPUTS; pull into the engine and
+# tag when the engine lacks it.
+image_ensure() {
+	local name=$1 tag=$2 platforms=$3 inputs=$4 ctx=$5 stamp hash ref log
+	shift 5
+	ref=$REGISTRY/library/$name:$tag
+	stamp=$STATE/images/$name-$tag.stamp
+	log=$LOGS/images.log
+	hash=$( (cat "$IMAGES_DIR/$name/Dockerfile"; echo "$platforms $inputs") | sha256sum | cut -c1-32)
+	mkdir -p "$STATE/images"
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || ! registry_has "$name" "$tag"; then
+		printf '    building %s:%s for %s\n' "$name" "$tag" "$platforms" >&2
+		rm -f "$stamp"
+		docker buildx build --builder "$BUILDER_MULTI" --progress plain \
+			--platform "$platforms" --provenance=false --sbom=false \
+			-f "$IMAGES_DIR/$name/Dockerfile" -t "$ref" --push "$@" "$ctx" >>"$log" 2>&1 ||
+			die "build of $name:$tag" "$log"
+		echo "$hash" >"$stamp"
+		docker image rm "$name:$tag" >/dev/null 2>&1 || true
+	fi
+	if ! docker image inspect "$name:$tag" >/dev/null 2>&1; then
+		{ docker pull "$ref" && docker tag "$ref" "$name:$tag" && docker image rm "$ref"; } >>"$log" 2>&1 ||
+			die "pull of $ref into the engine" "$log"
+	fi
+}
+
+images_up() {
+	local arch ctx gov goarm
+	for arch in amd64 arm64; do
+		wait_build "rootfs-$arch"
+		[ -s "$(rootfs_tar "$arch")" ] || rootfs_make "$arch" >>"$LOGS/build-rootfs-$arch.log" 2>&1 ||
+			die "debootstrap of $arch" "$LOGS/build-rootfs-$arch.log"
+	done
+	image_ensure debian bookworm-slim linux/amd64,linux/arm64 \
+		"$(stat -c '%s %Y' "$(rootfs_tar amd64)" "$(rootfs_tar arm64)" | tr '\n' ' ')" "$ROOTFS_CACHE"
+
+	ctx=$STATE/images/ctx
+	mkdir -p "$ctx"
+	cmp -s /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt" ||
+		cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
+	local base
+	base=$(curl -fsS -I -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REGISTRY/v2/library/debian/manifests/bookworm-slim" | tr -d '\r' |
+		sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+	local certs
+	certs=$(sha256sum "$ctx/ca-certificates.crt" | cut -c1-16)
+
+	gov=$(go env GOVERSION)
+	goarm=$(go_arm64_root) || die "go mod download $GO_ARM64_TOOLCHAIN"
+	image_ensure golang 1.26 linux/amd64,linux/arm64 "$gov $base $certs" "$ctx" \
+		--build-context "goroot-amd64=$(go env GOROOT)" --build-context "goroot-arm64=$goarm"
+	image_ensure python 3.11-slim linux/amd64 "$base $certs" "$ctx"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	# shellcheck source=lib.sh
+	source "$(dirname "$0")/lib.sh"
+	# shellcheck source=docker.sh
+	source "$ENV_ROOT/docker.sh"
+	case "${1:-}" in
+	rootfs) rootfs_make "$2" ;;
+	"") images_up ;;
+	*) echo "usage: images.sh [rootfs ARCH]" >&2 && exit 2 ;;
+	esac
+fi
