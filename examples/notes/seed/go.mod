@@ -1,0 +1,3 @@
+module example.com/notes/seed
+
+go 1.26

@@ -1,0 +1,3 @@
+module example.com/notes/store
+
+go 1.26

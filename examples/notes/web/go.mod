@@ -1,0 +1,3 @@
+module example.com/notes/web
+
+go 1.26
