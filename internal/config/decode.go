@@ -12,9 +12,15 @@ import (
 
 // maxNodes bounds the work of one decode, so that alias expansion ("billion laughs")
 // cannot make it explode.
-const maxNodes = 200_000
+const maxNodes = 50_000
 
-var durationType = reflect.TypeFor[time.Duration]()
+// maxErrors bounds the errors of one decode; past it decoding stops.
+const maxErrors = 50
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	profileType  = reflect.TypeFor[Profile]()
+)
 
 // decoder decodes yaml.v3 nodes into the config types strictly, collecting errors with
 // positions and recording the origin of every value by path.
@@ -32,6 +38,13 @@ func newDecoder(file string, profileOf map[*yaml.Node]string) *decoder {
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	if d.exhausted {
+		return
+	}
+	if len(d.errs) == maxErrors {
+		d.exhausted = true
+		format, args = "too many errors; fix these first", nil
+	}
 	e := &Error{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
@@ -46,8 +59,8 @@ func (d *decoder) spend(n *yaml.Node, path string) bool {
 	}
 	d.budget--
 	if d.budget < 0 {
-		d.exhausted = true
 		d.errorf(n, path, "the document is too large or expands too many aliases (more than %d nodes)", maxNodes)
+		d.exhausted = true
 		return false
 	}
 	return true
@@ -181,6 +194,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, parti
 		d.errorf(n, path, "%s: expected a mapping with fields %s, got %s", where(path), fieldNames(fields), describe(n))
 		return
 	}
+	// A profile's overrides name only what they change: no required fields below it,
+	// except inside list items, which replace wholesale.
+	childPartial := partial || v.Type() == profileType
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := deref(n.Content[i]), n.Content[i+1]
@@ -203,7 +219,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, parti
 			d.errorf(val, fp, "%s must not be empty", fp)
 			continue
 		}
-		d.decode(val, v.Field(f.index), fp, partial)
+		d.decode(val, v.Field(f.index), fp, childPartial)
 	}
 	if partial {
 		return
