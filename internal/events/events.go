@@ -1,0 +1,131 @@
+// Package events defines the phase events devloop reports while it works and
+// the sinks that print them: human-readable text, or one JSON object per line
+// for IDEs, scripts and the benchmark (`-o json`).
+package events
+
+import (
+	"sync"
+	"time"
+)
+
+// Phases of a pass through the pipeline and of the dev loop.
+const (
+	PhaseConfig      = "config"
+	PhaseDetect      = "detect"
+	PhasePlatforms   = "platforms"
+	PhaseHash        = "hash"
+	PhaseBuild       = "build"
+	PhaseDeliver     = "deliver"
+	PhaseRender      = "render"
+	PhaseApply       = "apply"
+	PhasePrune       = "prune"
+	PhaseStatus      = "status"
+	PhaseSync        = "sync"
+	PhasePortForward = "portforward"
+	PhaseCycle       = "cycle"
+	PhaseCleanup     = "cleanup"
+	PhaseRun         = "run"
+)
+
+// Statuses of an event.
+const (
+	StatusStart   = "start"
+	StatusDone    = "done"
+	StatusSkipped = "skipped"
+	StatusFailed  = "failed"
+	StatusInfo    = "info"
+)
+
+// Event is one thing that happened. The JSON form is a contract for tools that
+// read `-o json`: fields are only ever added.
+type Event struct {
+	Time       time.Time      `json:"time"`
+	Phase      string         `json:"phase"`
+	Status     string         `json:"status"`
+	Artifact   string         `json:"artifact,omitempty"`
+	Image      string         `json:"image,omitempty"`
+	DurationMs int64          `json:"durationMs"`
+	Message    string         `json:"message,omitempty"`
+	Cycle      int            `json:"cycle,omitempty"`
+	Changes    []string       `json:"changes,omitempty"`
+	Counts     map[string]int `json:"counts,omitempty"`
+	URL        string         `json:"url,omitempty"`
+	Object     string         `json:"object,omitempty"`
+	Bytes      int64          `json:"bytes,omitempty"`
+}
+
+// Sink receives events. Implementations are safe for concurrent use.
+type Sink interface {
+	Emit(Event)
+}
+
+// Recorder is a Sink that keeps every event; tests and the benchmark read it.
+type Recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// Emit records e.
+func (r *Recorder) Emit(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// Events returns a copy of what was recorded.
+func (r *Recorder) Events() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// Tee sends every event to each sink in turn.
+type Tee []Sink
+
+// Emit forwards e to every sink.
+func (t Tee) Emit(e Event) {
+	for _, s := range t {
+		s.Emit(e)
+	}
+}
+
+// Timer measures one phase and emits its start and end.
+type Timer struct {
+	sink  Sink
+	base  Event
+	start time.Time
+}
+
+// Start emits a start event and returns a Timer whose Done/Fail/Skip end it.
+func Start(s Sink, base Event) *Timer {
+	t := &Timer{sink: s, base: base, start: time.Now()}
+	e := base
+	e.Time = t.start
+	e.Status = StatusStart
+	s.Emit(e)
+	return t
+}
+
+// Elapsed is the time since Start.
+func (t *Timer) Elapsed() time.Duration { return time.Since(t.start) }
+
+// Done ends the phase successfully; fill may add fields to the event.
+func (t *Timer) Done(message string, fill ...func(*Event)) { t.end(StatusDone, message, fill) }
+
+// Skip ends the phase as skipped, saying why.
+func (t *Timer) Skip(message string, fill ...func(*Event)) { t.end(StatusSkipped, message, fill) }
+
+// Fail ends the phase as failed with the error's message.
+func (t *Timer) Fail(err error, fill ...func(*Event)) { t.end(StatusFailed, err.Error(), fill) }
+
+func (t *Timer) end(status, message string, fill []func(*Event)) {
+	e := t.base
+	e.Time = time.Now()
+	e.Status = status
+	e.Message = message
+	e.DurationMs = e.Time.Sub(t.start).Milliseconds()
+	for _, f := range fill {
+		f(&e)
+	}
+	t.sink.Emit(e)
+}

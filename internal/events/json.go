@@ -1,0 +1,23 @@
+package events
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+)
+
+// JSON writes one JSON object per line.
+type JSON struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewJSON returns a sink writing to w.
+func NewJSON(w io.Writer) *JSON { return &JSON{enc: json.NewEncoder(w)} }
+
+// Emit writes e as one line; a write error is dropped (the reader went away).
+func (j *JSON) Emit(e Event) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_ = j.enc.Encode(e)
+}
