@@ -26,7 +26,9 @@ def client_for(uri_or_host, env, timeout_ms, **kwargs):
     return MongoClient(uri_or_host, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, **auth, **kwargs)
 
 
-def run(env):
+def run(env, connect=client_for):
+    """Initiate the replica set if needed and load the data. connect(uri,
+    env, timeout_ms, **options) returns a MongoClient (tests pass fakes)."""
     name = env.get("MONGODB_REPLICA_SET") or "rs0"
     hosts = member_hosts(env)
     timeout = float(env.get("WAIT_TIMEOUT_SECONDS") or 300)
@@ -36,14 +38,14 @@ def run(env):
 
     # Every member must answer before the set can be initiated.
     for host in hosts:
-        direct = client_for(host, env, 2000, directConnection=True)
+        direct = connect(host, env, 2000, directConnection=True)
         wait_until(f"member {host}", lambda: direct.admin.command("ping"), timeout, 2, log)
         if host == hosts[0]:
             ensure_initiated(direct.admin, name, hosts, log)
         direct.close()
 
     uri = env.get("MONGODB_URI") or f"mongodb://{','.join(hosts)}/?replicaSet={name}"
-    client = client_for(uri, env, 5000, w="majority")
+    client = connect(uri, env, 5000, w="majority")
     wait_until("a primary", lambda: client.admin.command("ping"), timeout, 2, log)
     collection = client[env.get("MONGODB_DATABASE") or "marvel"][env.get("MONGODB_COLLECTION") or "characters"]
     inserted, updated = load(collection, chars)
