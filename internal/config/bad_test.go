@@ -29,8 +29,8 @@ func TestLoadBadInput(t *testing.T) {
 		{"missing apiVersion and kind", strings.Replace(strings.Replace(minimal, "kind: Config\n", "", 1), "apiVersion: devloop.dev/v1alpha1\n", "", 1),
 			[]wantError{{1, 1, `missing required field "apiVersion" in the top level`}, {1, 1, `missing required field "kind"`}}},
 		{"unknown field", strings.Replace(minimal, "    - image: notes-web\n      context: web\n", "    - image: notes-web\n      context: web\n      imagee: x\n", 1),
-			[]wantError{{9, 7, `unknown field "imagee" in build.artifacts[0]; expected one of: image, context, dockerfile, target, buildArgs, platforms, cacheFrom, cacheTo, sync`}}},
-		{"unknown top-level field", minimal + "deploi: {}\n", []wantError{{12, 1, `unknown field "deploi" in the top level; expected one of: apiVersion, kind, metadata, build, deploy, portForward, registry, allowContexts, dev, profiles`}}},
+			[]wantError{{9, 7, `unknown field "imagee" in build.artifacts[0] (did you mean "image"?); expected one of: image, context, dockerfile, target, buildArgs, platforms, cacheFrom, cacheTo, sync`}}},
+		{"unknown top-level field", minimal + "deploi: {}\n", []wantError{{12, 1, `unknown field "deploi" in the top level (did you mean "deploy"?); expected one of: apiVersion, kind, metadata, build, deploy, portForward, registry, allowContexts, dev, profiles`}}},
 		{"duplicated field", minimal + "registry: a.io\nregistry: b.io\n", []wantError{{13, 1, `duplicated field "registry" in the top level (first set at line 12:1)`}}},
 		{"duplicated build arg", strings.Replace(minimal, "context: web\n", "context: web\n      buildArgs:\n        A: x\n        A: y\n", 1),
 			[]wantError{{11, 9, `duplicated key "A" in build.artifacts[0].buildArgs`}}},
@@ -92,7 +92,7 @@ func TestLoadBadInput(t *testing.T) {
 		{"bad activation regexp", minimal + "profiles:\n  - name: prod\n    activation:\n      kubeContext: \"prod-(\"\n",
 			[]wantError{{15, 20, `profiles[0].activation.kubeContext: invalid regular expression "prod-("`}}},
 		{"unknown field in a profile", minimal + "profiles:\n  - name: prod\n    deploy:\n      kustomise: {}\n",
-			[]wantError{{15, 7, `unknown field "kustomise" in profiles[0].deploy; expected one of: kustomize, namespace, statusTimeout`}}},
+			[]wantError{{15, 7, `unknown field "kustomise" in profiles[0].deploy (did you mean "kustomize"?); expected one of: kustomize, namespace, statusTimeout`}}},
 		{"wrong type in a profile", minimal + "profiles:\n  - name: prod\n    allowContexts: prod-eu\n",
 			[]wantError{{14, 20, `profiles[0].allowContexts: expected a list`}}},
 		{"profile without a name", minimal + "profiles:\n  - activation: {kubeContext: x}\n",
@@ -132,3 +132,5 @@ func TestLoadCapsErrors(t *testing.T) {
 		t.Errorf("got %d errors, want %d and a last one saying there are too many", len(errs), maxErrors+1)
 	}
 }
+
+func asList(err error, target *ErrorList) bool { return errors.As(err, target) }

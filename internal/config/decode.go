@@ -211,7 +211,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, parti
 		seen[k.Value] = k
 		f, ok := lookupField(fields, k.Value)
 		if !ok {
-			d.errorf(k, joinPath(path, k.Value), "unknown field %q in %s; expected one of: %s", k.Value, where(path), fieldNames(fields))
+			d.errorf(k, joinPath(path, k.Value), "unknown field %q in %s%s; expected one of: %s", k.Value, where(path), suggest(fields, k.Value), fieldNames(fields))
 			continue
 		}
 		fp := joinPath(path, f.name)
@@ -336,4 +336,42 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.SetInt(int64(dur))
+}
+
+// suggest returns ` (did you mean "x"?)` for the field closest to a misspelled name.
+func suggest(fs []fieldInfo, name string) string {
+	best, bestDist := "", 3
+	for _, f := range fs {
+		if d := editDistance(strings.ToLower(f.name), strings.ToLower(name)); d < bestDist {
+			best, bestDist = f.name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
