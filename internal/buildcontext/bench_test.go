@@ -1,0 +1,82 @@
+package buildcontext
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// genTree writes files files spread over dirs directories (two levels deep)
+// and a Dockerfile, with mtimes aged so that digests are cacheable.
+func genTree(tb testing.TB, files, dirs int) string {
+	tb.Helper()
+	root := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	for d := 0; d < dirs; d++ {
+		dir := filepath.Join(root, fmt.Sprintf("pkg%03d", d/50), fmt.Sprintf("sub%03d", d%50))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		for f := 0; f < files/dirs; f++ {
+			content := fmt.Sprintf("package p%d\n// file %d of dir %d\nvar x = %d\n", d, f, d, f*d)
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%03d.go", f)), []byte(content), 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	ageFiles(tb, root)
+	return root
+}
+
+func benchTree(b *testing.B) (string, *Context) {
+	if testing.Short() {
+		b.Skip("generates a 100,000-file tree")
+	}
+	root := genTree(b, 100_000, 5_000)
+	c, err := Load(root, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return root, c
+}
+
+// BenchmarkHashCold hashes a 100,000-file tree with an empty cache (file
+// contents come from the page cache, not the disk).
+func BenchmarkHashCold(b *testing.B) {
+	_, c := benchTree(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := NewHasher().Hash(context.Background(), c, Inputs{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHashWarmOneEdit rehashes a 100,000-file tree after one file changed.
+func BenchmarkHashWarmOneEdit(b *testing.B) {
+	root, c := benchTree(b)
+	h := NewHasher()
+	if _, err := h.Hash(context.Background(), c, Inputs{}); err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(root, "pkg050", "sub025", "file010.go")
+	i := 0
+	b.ResetTimer()
+	for b.Loop() {
+		i++
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("edit %d\n", i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		r, err := h.Hash(context.Background(), c, Inputs{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.FilesRead != 1 {
+			b.Fatalf("read %d files, want 1", r.FilesRead)
+		}
+	}
+}
