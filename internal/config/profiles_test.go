@@ -238,3 +238,17 @@ func TestRenderShowsProvenance(t *testing.T) {
 		t.Errorf("rendered configuration differs:\n%s", text)
 	}
 }
+
+func TestRenderShowsListsEmptiedByAProfile(t *testing.T) {
+	c, err := Load(project(t, withProfiles), Options{Profiles: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "portForward: [] # profile api at ") {
+		t.Errorf("render does not say the api profile emptied portForward:\n%s", out)
+	}
+}

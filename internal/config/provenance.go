@@ -121,7 +121,7 @@ func renderValue(c *Config, v reflect.Value, path string) *yaml.Node {
 		for i := range v.Len() {
 			n.Content = append(n.Content, renderValue(c, v.Index(i), fmt.Sprintf("%s[%d]", path, i)))
 		}
-		if v.Type().Elem().Kind() != reflect.Struct {
+		if v.Type().Elem().Kind() != reflect.Struct || v.Len() == 0 {
 			n.Style = yaml.FlowStyle
 			for _, item := range n.Content {
 				item.LineComment = ""

@@ -32,3 +32,29 @@ func TestLoadRepositoryConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoadExampleConfigs loads every example's devloop.yaml, with each of its profiles,
+// so that the examples keep following the schema.
+func TestLoadExampleConfigs(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	paths, err := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "examples", "*", "devloop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Skip("no example has a devloop.yaml yet")
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			c, err := Load(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range c.Profiles {
+				if _, err := Load(path, Options{Profiles: []string{p.Name}}); err != nil {
+					t.Errorf("profile %s: %v", p.Name, err)
+				}
+			}
+		})
+	}
+}
