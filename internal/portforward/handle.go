@@ -1,0 +1,141 @@
+package portforward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+)
+
+var errNoReadyPod = errors.New("no Ready pod")
+
+// handle forwards one accepted local connection. While no pod is Ready it
+// waits up to waitReady for one; a broken API server connection is re-dialed
+// within the same window.
+func (f *Forwarder) handle(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	deadline := time.Now().Add(f.waitReady)
+	for {
+		t, c, err := f.open(ctx, deadline)
+		if err != nil {
+			f.log.Warn("dropping a local connection", zap.String("from", conn.RemoteAddr().String()), zap.Error(err))
+			return
+		}
+		err = f.pipe(conn, t, c)
+		t.release()
+		if err == nil {
+			return
+		}
+		var retry *retryableError
+		if !errors.As(err, &retry) || time.Now().After(deadline) || ctx.Err() != nil {
+			f.log.Warn("forwarding a connection", zap.String("pod", t.pod), zap.Error(err))
+			return
+		}
+		f.log.Debug("retrying a connection", zap.String("pod", t.pod), zap.Error(err))
+	}
+}
+
+// open waits for a target and a live connection to it, until deadline.
+func (f *Forwarder) open(ctx context.Context, deadline time.Time) (*target, httpstream.Connection, error) {
+	var lastErr error = errNoReadyPod
+	for {
+		t, changed := f.current()
+		if t != nil {
+			c, err := t.acquire(ctx, f.dialer)
+			if err == nil {
+				return t, c, nil
+			}
+			lastErr = err
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil, nil, lastErr
+		}
+		if t != nil && wait > 200*time.Millisecond {
+			wait = 200 * time.Millisecond // dial failed: retry shortly or on a switch
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, nil, ctx.Err()
+		case <-changed:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// retryableError marks a failure before any byte reached the pod.
+type retryableError struct{ err error }
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+// pipe copies between conn and a fresh stream pair on c, as kubectl does.
+func (f *Forwarder) pipe(conn net.Conn, t *target, c httpstream.Connection) error {
+	id := strconv.FormatInt(f.requestIDs.Add(1), 10)
+	headers := http.Header{}
+	headers.Set(corev1.StreamType, corev1.StreamTypeError)
+	headers.Set(corev1.PortHeader, strconv.Itoa(t.port))
+	headers.Set(corev1.PortForwardRequestIDHeader, id)
+	errStream, err := c.CreateStream(headers)
+	if err != nil {
+		t.broken(c)
+		return &retryableError{fmt.Errorf("creating the error stream: %w", err)}
+	}
+	_ = errStream.Close() // nothing is written to it
+	defer c.RemoveStreams(errStream)
+	errc := make(chan string, 1)
+	go func() {
+		msg, _ := io.ReadAll(errStream)
+		errc <- string(msg)
+	}()
+
+	headers.Set(corev1.StreamType, corev1.StreamTypeData)
+	data, err := c.CreateStream(headers)
+	if err != nil {
+		t.broken(c)
+		return &retryableError{fmt.Errorf("creating the data stream: %w", err)}
+	}
+	defer c.RemoveStreams(data)
+
+	remoteDone := make(chan struct{})
+	localDone := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(conn, data)
+		close(remoteDone)
+	}()
+	go func() {
+		_, _ = io.Copy(data, conn)
+		_ = data.Close() // half-close: no more data from the local side
+		close(localDone)
+	}()
+	select {
+	case <-remoteDone:
+	case <-c.CloseChan():
+	}
+	_ = data.Reset()
+	_ = conn.Close()
+	<-localDone
+	select {
+	case <-remoteDone:
+	case <-time.After(time.Second):
+	}
+	select {
+	case msg := <-errc:
+		if msg != "" {
+			return fmt.Errorf("pod/%s port %d: %s", t.pod, t.port, msg)
+		}
+	case <-time.After(time.Second):
+	}
+	return nil
+}
