@@ -69,7 +69,7 @@ func TestExcludedAndSkipDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		rel           string
+		rel            string
 		excluded, skip bool
 	}{
 		{"main.go", false, false},

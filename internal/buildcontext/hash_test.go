@@ -114,10 +114,10 @@ func TestHashChangesWithEveryInput(t *testing.T) {
 			}
 			return Inputs{}
 		},
-		"dockerfile":  func() Inputs { write(t, dir, "Dockerfile", "FROM scratch\n"); return Inputs{} },
-		"build arg":   func() Inputs { return Inputs{BuildArgs: map[string]string{"A": "2"}} },
-		"target":      func() Inputs { return Inputs{Target: "dev"} },
-		"platforms":   func() Inputs { return Inputs{Platforms: []string{"linux/arm64"}} },
+		"dockerfile": func() Inputs { write(t, dir, "Dockerfile", "FROM scratch\n"); return Inputs{} },
+		"build arg":  func() Inputs { return Inputs{BuildArgs: map[string]string{"A": "2"}} },
+		"target":     func() Inputs { return Inputs{Target: "dev"} },
+		"platforms":  func() Inputs { return Inputs{Platforms: []string{"linux/arm64"}} },
 	}
 	seen := map[Digest]string{}
 	prev := hashDir(t, h, dir, Inputs{})
