@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,12 +135,23 @@ func (h *Hasher) Hash(ctx context.Context, c *Context, in Inputs) (Result, error
 	sum := sha256.New()
 	man := make(Manifest, len(entries))
 	io.WriteString(sum, "devloop-context-v1\x00")
+	buf := make([]byte, 0, 4096)
 	for _, e := range entries {
 		d := e.entryDigest()
 		man[e.rel] = d
 		// Lengths make the encoding unambiguous whatever bytes names hold.
-		fmt.Fprintf(sum, "%d:%s%d:%s", len(e.rel), e.rel, len(d), d)
+		buf = strconv.AppendInt(buf, int64(len(e.rel)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, e.rel...)
+		buf = strconv.AppendInt(buf, int64(len(d)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, d...)
+		if len(buf) > 3072 {
+			sum.Write(buf)
+			buf = buf[:0]
+		}
 	}
+	sum.Write(buf)
 	fmt.Fprintf(sum, "\x00dockerfile:%s", dfDigest)
 	keys := make([]string, 0, len(in.BuildArgs))
 	for k := range in.BuildArgs {
