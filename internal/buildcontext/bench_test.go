@@ -99,3 +99,33 @@ func BenchmarkHashWarmOneEdit(b *testing.B) {
 	}
 	reportCPU(b, cpu)
 }
+
+// BenchmarkUpdateOneEdit patches the hash of a 100,000-file tree after one
+// edit, as the dev loop does with a watcher's change set.
+func BenchmarkUpdateOneEdit(b *testing.B) {
+	root, c := benchTree(b)
+	h := NewHasher()
+	prev, err := h.Hash(context.Background(), c, Inputs{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(root, "pkg050", "sub025", "file010.go")
+	i := 0
+	b.ResetTimer()
+	cpu := cpuTime()
+	for b.Loop() {
+		i++
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("edit %d\n", i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		r, err := h.Update(context.Background(), c, prev, []string{p}, Inputs{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.FilesRead != 1 || r.Digest == prev.Digest {
+			b.Fatalf("read %d files, digest moved %v", r.FilesRead, r.Digest != prev.Digest)
+		}
+		prev = r
+	}
+	reportCPU(b, cpu)
+}

@@ -54,6 +54,10 @@ type Result struct {
 	Manifest Manifest
 	// FilesRead is the number of files whose contents were read (cache misses).
 	FilesRead int
+
+	// ctx and entries let Update patch this result instead of walking.
+	ctx     *Context
+	entries []entry
 }
 
 // racyWindow: a file modified less than this long before it was examined may
@@ -127,18 +131,25 @@ func (h *Hasher) Hash(ctx context.Context, c *Context, in Inputs) (Result, error
 		return Result{}, err
 	}
 
+	man := make(Manifest, len(entries))
+	for i := range entries {
+		man[entries[i].rel] = entries[i].entryDigest()
+	}
+	return h.finish(c, entries, man, read, in)
+}
+
+// finish computes the digest of the sorted entries and the other inputs.
+func (h *Hasher) finish(c *Context, entries []entry, man Manifest, read int, in Inputs) (Result, error) {
 	dfDigest, err := h.fileDigest(c.Dockerfile)
 	if err != nil {
 		return Result{}, fmt.Errorf("reading Dockerfile %s: %w", c.Dockerfile, err)
 	}
-
 	sum := sha256.New()
-	man := make(Manifest, len(entries))
 	io.WriteString(sum, "devloop-context-v1\x00")
 	buf := make([]byte, 0, 4096)
-	for _, e := range entries {
-		d := e.entryDigest()
-		man[e.rel] = d
+	for i := range entries {
+		e := &entries[i]
+		d := man[e.rel]
 		// Lengths make the encoding unambiguous whatever bytes names hold.
 		buf = strconv.AppendInt(buf, int64(len(e.rel)), 10)
 		buf = append(buf, ':')
@@ -172,6 +183,8 @@ func (h *Hasher) Hash(ctx context.Context, c *Context, in Inputs) (Result, error
 		Digest:    Digest("sha256:" + hex.EncodeToString(sum.Sum(nil))),
 		Manifest:  man,
 		FilesRead: read,
+		ctx:       c,
+		entries:   entries,
 	}, nil
 }
 

@@ -48,6 +48,12 @@ func (e *entry) entryDigest() string {
 // follows symlinks. Sockets, FIFOs and devices are left out (a build cannot
 // copy them).
 func walk(ctx context.Context, c *Context) ([]entry, error) {
+	return walkFrom(ctx, c, c.Dir, "")
+}
+
+// walkFrom lists the included entries below absDir, whose path relative to
+// the context is relDir ("" for the context itself), sorted.
+func walkFrom(ctx context.Context, c *Context, absDir, relDir string) ([]entry, error) {
 	var out []entry
 	var visit func(absDir, relDir string) (bool, error)
 	// visit appends the entries under absDir and reports whether it added any.
@@ -116,7 +122,7 @@ func walk(ctx context.Context, c *Context) ([]entry, error) {
 		}
 		return added, nil
 	}
-	if _, err := visit(c.Dir, ""); err != nil {
+	if _, err := visit(absDir, relDir); err != nil {
 		return nil, err
 	}
 	// ReadDir sorts per directory, but "a/b" vs "a.txt" ordering across
