@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -145,9 +144,6 @@ func (f *Forwarder) listen() (net.Listener, error) {
 	}
 	if errors.Is(err, syscall.EADDRINUSE) {
 		pid, comm := portHolder(f.procRoot, f.spec.LocalPort)
-		if pid == os.Getpid() && comm == "" {
-			pid = 0
-		}
 		return nil, fmt.Errorf("port-forward %s: %w", f.spec.Resource, &PortInUseError{Address: addr, PID: pid, Command: comm, Err: err})
 	}
 	return nil, fmt.Errorf("port-forward %s: listening on %s: %w", f.spec.Resource, addr, err)
