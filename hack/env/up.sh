@@ -11,13 +11,15 @@ source "$(dirname "$0")/lib.sh"
 source "$ENV_ROOT/docker.sh"
 # shellcheck source=images.sh
 source "$ENV_ROOT/images.sh"
+# DEVLOOP_ENV_SKIP_CLUSTER=1 brings up the Docker half only.
 have_cluster=false
-if [ -f "$ENV_ROOT/cluster.sh" ]; then
+if [ -f "$ENV_ROOT/cluster.sh" ] && [ -z "${DEVLOOP_ENV_SKIP_CLUSTER:-}" ]; then
 	# shellcheck source=/dev/null
 	source "$ENV_ROOT/cluster.sh"
 	have_cluster=true
 fi
 trap kill_builds EXIT
+trap 'exit 130' INT TERM
 
 [ "$(id -u)" = 0 ] || { echo "env-up: run as root" >&2; exit 1; }
 total_start=$(date +%s.%N)
@@ -65,7 +67,7 @@ done_step
 if $have_cluster; then
 	cluster_up
 else
-	printf '==> cluster: %s/cluster.sh not found, skipping the Kubernetes cluster\n' "$ENV_ROOT" >&2
+	printf '==> cluster: skipped (%s/cluster.sh missing or DEVLOOP_ENV_SKIP_CLUSTER set)\n' "$ENV_ROOT" >&2
 fi
 
 printf 'env-up: ready in %.1fs; eval "$(make -s env)" to use it\n' \
