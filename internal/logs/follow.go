@@ -30,9 +30,9 @@ type follower struct {
 // from its start; a reconnect resumes after the last line seen.
 func (f *follower) run(ctx context.Context) {
 	var (
-		id   string    // the container instance being followed
-		done string    // an instance that exited and was read to its end
-		seen dedup     // lines seen of instance id
+		id   string // the container instance being followed
+		done string // an instance that exited and was read to its end
+		seen dedup  // lines seen of instance id
 		b    = backoff{min: 250 * time.Millisecond, max: 5 * time.Second}
 	)
 	for ctx.Err() == nil {

@@ -161,7 +161,7 @@ func repository(image string) string {
 	return image
 }
 
-// sameRepository compares repositories, treating docker.io/library/x, 
+// sameRepository compares repositories, treating docker.io/library/x,
 // docker.io/x and x as equal.
 func sameRepository(image, repo string) bool {
 	return normalize(repository(image)) == normalize(repository(repo))
