@@ -12,6 +12,9 @@
 //     context after exclusion, the Dockerfile's content, build args, target and
 //     platforms. No mtimes, absolute paths, owners or walk order enter it: the
 //     same inputs give the same tag on any machine.
+//   - Rehashing is cheap: Hasher caches per-file digests, so a full Hash of an
+//     unchanged context stats every file but reads none; Update patches a
+//     previous Result from the paths a watcher reported, touching only those.
 //   - Directory symlinks are never followed (a link is hashed as its target
 //     string), so symlink loops cannot hang a walk.
 //   - Every method of Context and Hasher is safe for concurrent use.
