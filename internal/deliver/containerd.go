@@ -1,0 +1,156 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// PermissionError says devloop may not use a containerd socket.
+type PermissionError struct {
+	Address string
+	Err     error
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("no permission to use containerd at %s (%v): run devloop with sudo, "+
+		"or give yourself access to the socket (see its owner and group with `ls -l %s`, "+
+		"then add yourself to that group, e.g. for k3s start it with --write-kubeconfig-mode and a group-owned socket)",
+		e.Address, e.Err, e.Address)
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// Containerd imports images into a containerd on this machine through its
+// socket with `ctr` (the project's test cluster, bare k3s).
+type Containerd struct {
+	addr   string
+	engine Engine
+	k3s    bool
+	log    *zap.Logger
+}
+
+// NewContainerd returns a deliverer into the containerd at addr, namespace
+// k8s.io. With k3s set, `k3s ctr` is used when no `ctr` is on PATH.
+func NewContainerd(addr string, engine Engine, k3s bool, log *zap.Logger) *Containerd {
+	return &Containerd{addr: addr, engine: engine, k3s: k3s, log: log}
+}
+
+// Method implements Deliverer.
+func (c *Containerd) Method() string { return "containerd import (" + c.addr + ")" }
+
+func (c *Containerd) ctr(ctx context.Context, args ...string) (*exec.Cmd, error) {
+	full := append([]string{"--address", c.addr, "--namespace", "k8s.io"}, args...)
+	if p, err := exec.LookPath("ctr"); err == nil {
+		return exec.CommandContext(ctx, p, full...), nil
+	}
+	if c.k3s {
+		if p, err := exec.LookPath("k3s"); err == nil {
+			return exec.CommandContext(ctx, p, append([]string{"ctr"}, full...)...), nil
+		}
+	}
+	return nil, fmt.Errorf("importing into containerd needs the ctr command (Debian/Ubuntu: apt-get install containerd) or k3s on PATH")
+}
+
+// checkSocket dials the socket to turn permission and absence into clear errors.
+func (c *Containerd) checkSocket() error {
+	conn, err := net.DialTimeout("unix", c.addr, 2*time.Second)
+	if err == nil {
+		return conn.Close()
+	}
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+		return &PermissionError{Address: c.addr, Err: err}
+	}
+	return fmt.Errorf("containerd at %s does not answer (is the cluster running?): %w", c.addr, err)
+}
+
+func (c *Containerd) run(cmd *exec.Cmd) ([]byte, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(strings.ToLower(msg), "permission denied") {
+			return nil, &PermissionError{Address: c.addr, Err: errors.New(msg)}
+		}
+		return nil, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, msg)
+	}
+	return out, nil
+}
+
+// Present implements Deliverer: `ctr images ls -q name==REF`.
+func (c *Containerd) Present(ctx context.Context, ref string) (bool, error) {
+	full, err := NormalizeRef(ref)
+	if err != nil {
+		return false, err
+	}
+	if err := c.checkSocket(); err != nil {
+		return false, err
+	}
+	cmd, err := c.ctr(ctx, "images", "ls", "-q", "name=="+full)
+	if err != nil {
+		return false, err
+	}
+	out, err := c.run(cmd)
+	if err != nil {
+		return false, fmt.Errorf("listing images in containerd: %w", err)
+	}
+	return listed(out, full), nil
+}
+
+// listed reports whether `ctr images ls -q` output names ref.
+func listed(out []byte, ref string) bool {
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.TrimSpace(l) == ref {
+			return true
+		}
+	}
+	return false
+}
+
+// Deliver implements Deliverer: the engine's image archive streams into
+// `ctr images import -`, with no temporary file.
+func (c *Containerd) Deliver(ctx context.Context, ref string) (Report, error) {
+	start := time.Now()
+	rep := Report{Ref: ref, Method: c.Method()}
+	ok, err := c.Present(ctx, ref)
+	if err != nil {
+		return rep, err
+	}
+	if ok {
+		rep.Skipped, rep.Duration = true, time.Since(start)
+		rep.Message = "already in the cluster's containerd"
+		return rep, nil
+	}
+	rc, err := c.engine.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return rep, fmt.Errorf("exporting %s from the engine: %w", ref, err)
+	}
+	defer rc.Close()
+	cmd, err := c.ctr(ctx, "images", "import", "--all-platforms", "-")
+	if err != nil {
+		return rep, err
+	}
+	counter := &countingReader{r: rc}
+	cmd.Stdin = counter
+	if _, err := c.run(cmd); err != nil {
+		return rep, fmt.Errorf("importing %s into containerd: %w", ref, err)
+	}
+	full, _ := NormalizeRef(ref)
+	if ok, err := c.Present(ctx, ref); err != nil || !ok {
+		return rep, fmt.Errorf("importing %s into containerd: %s not listed afterwards (%v)", ref, full, err)
+	}
+	rep.Bytes, rep.Duration = counter.n, time.Since(start)
+	rep.Message = fmt.Sprintf("imported %s into %s", full, c.addr)
+	c.log.Info("delivered", zap.String("ref", ref), zap.String("method", rep.Method),
+		zap.Int64("bytes", rep.Bytes), zap.Duration("duration", rep.Duration))
+	return rep, nil
+}

@@ -1,0 +1,184 @@
+package deliver
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/image"
+	"go.uber.org/zap"
+
+	"github.com/devloop-dev/devloop/internal/build"
+)
+
+// Registry pushes images from the engine to a registry the cluster pulls
+// from; only layers the registry lacks travel. The cluster then runs the
+// image by digest.
+type Registry struct {
+	host, hostFromCluster string
+	engine                Engine
+	log                   *zap.Logger
+}
+
+// NewRegistry returns a deliverer that pushes to host (host[:port]).
+// hostFromCluster, when set, is the same registry as the cluster's runtime
+// reaches it, used in the references the cluster gets.
+func NewRegistry(host, hostFromCluster string, engine Engine, log *zap.Logger) *Registry {
+	return &Registry{host: host, hostFromCluster: hostFromCluster, engine: engine, log: log}
+}
+
+// Method implements Deliverer.
+func (r *Registry) Method() string { return "registry push (" + r.host + ")" }
+
+// targets returns the reference to push (REGISTRY/PATH:TAG) and, for a
+// reference already in this registry by digest, that digest.
+func (r *Registry) target(ref string) (push string, digest string, err error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", "", fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	path := reference.Path(named)
+	if reference.Domain(named) == "docker.io" {
+		path = strings.TrimPrefix(path, "library/")
+	}
+	if reference.Domain(named) == r.host {
+		if d, ok := named.(reference.Digested); ok {
+			return r.host + "/" + path + "@" + d.Digest().String(), d.Digest().String(), nil
+		}
+	}
+	tag := "latest"
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	return r.host + "/" + path + ":" + tag, "", nil
+}
+
+// clusterRef is the digest reference the cluster uses.
+func (r *Registry) clusterRef(push, digest string) string {
+	repo := push
+	if i := strings.LastIndexAny(repo, ":@"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	if r.hostFromCluster != "" {
+		repo = r.hostFromCluster + strings.TrimPrefix(repo, r.host)
+	}
+	return repo + "@" + digest
+}
+
+// Present implements Deliverer.
+func (r *Registry) Present(ctx context.Context, ref string) (bool, error) {
+	push, _, err := r.target(ref)
+	if err != nil {
+		return false, err
+	}
+	_, ok, err := build.ExistsInRegistry(ctx, push)
+	return ok, err
+}
+
+// Deliver implements Deliverer.
+func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
+	start := time.Now()
+	rep := Report{Ref: ref, Method: r.Method()}
+	push, _, err := r.target(ref)
+	if err != nil {
+		return rep, err
+	}
+	if digest, ok, err := build.ExistsInRegistry(ctx, push); err != nil {
+		return rep, err
+	} else if ok {
+		rep.Ref, rep.Skipped, rep.Duration = r.clusterRef(push, digest), true, time.Since(start)
+		rep.Message = "already in " + r.host
+		return rep, nil
+	}
+	if err := r.engine.ImageTag(ctx, ref, push); err != nil {
+		return rep, fmt.Errorf("tagging %s as %s: %w", ref, push, err)
+	}
+	rc, err := r.engine.ImagePush(ctx, push, image.PushOptions{RegistryAuth: noAuth})
+	if err != nil {
+		return rep, fmt.Errorf("pushing %s: %w", push, err)
+	}
+	defer rc.Close()
+	res, err := parsePush(rc)
+	if err != nil {
+		return rep, fmt.Errorf("pushing %s: %w", push, err)
+	}
+	if res.digest == "" {
+		return rep, fmt.Errorf("pushing %s: the engine reported no digest", push)
+	}
+	rep.Ref, rep.Bytes, rep.Duration = r.clusterRef(push, res.digest), res.bytes, time.Since(start)
+	rep.Message = fmt.Sprintf("pushed %s: %d layer(s) sent, %d already there", push, res.pushed, res.existed)
+	r.log.Info("delivered", zap.String("ref", rep.Ref), zap.String("method", rep.Method),
+		zap.Int64("bytes", rep.Bytes), zap.Duration("duration", rep.Duration))
+	return rep, nil
+}
+
+// noAuth is the base64 of "{}": the engine requires an auth header, and local
+// registries need no credentials.
+var noAuth = base64.URLEncoding.EncodeToString([]byte("{}"))
+
+// pushMessage is one line of the engine's push progress (the fields of
+// jsonmessage.JSONMessage devloop reads).
+type pushMessage struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Progress *struct {
+		Current int64 `json:"current"`
+		Total   int64 `json:"total"`
+	} `json:"progressDetail"`
+	Error *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+	ErrorMessage string           `json:"error"`
+	Aux          *json.RawMessage `json:"aux"`
+}
+
+type pushResult struct {
+	digest          string
+	bytes           int64
+	pushed, existed int
+}
+
+// parsePush reads the engine's push progress stream: the bytes of layers
+// that were sent (their last progress), layers already in the registry, and
+// the manifest digest.
+func parsePush(r io.Reader) (pushResult, error) {
+	var res pushResult
+	current := map[string]int64{}
+	dec := json.NewDecoder(r)
+	for {
+		var m pushMessage
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return res, fmt.Errorf("reading push progress: %w", err)
+		}
+		if m.Error != nil {
+			return res, errors.New(m.Error.Message)
+		}
+		if m.ErrorMessage != "" {
+			return res, errors.New(m.ErrorMessage)
+		}
+		switch {
+		case m.Status == "Pushing" && m.Progress != nil:
+			current[m.ID] = max(current[m.ID], m.Progress.Current)
+		case m.Status == "Pushed":
+			res.pushed++
+			res.bytes += current[m.ID]
+		case m.Status == "Layer already exists" || strings.HasPrefix(m.Status, "Mounted from"):
+			res.existed++
+		}
+		if m.Aux != nil {
+			var aux struct{ Digest string }
+			if json.Unmarshal(*m.Aux, &aux) == nil && aux.Digest != "" {
+				res.digest = aux.Digest
+			}
+		}
+	}
+	return res, nil
+}
