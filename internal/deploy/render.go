@@ -44,11 +44,17 @@ func Render(ctx context.Context, opts RenderOptions) ([]*unstructured.Unstructur
 	}
 	objs := make([]*unstructured.Unstructured, 0, m.Size())
 	for _, r := range m.Resources() {
-		obj, err := r.Map()
+		// Through JSON, so numbers are int64/float64 as everywhere in
+		// client-go (r.Map() yields int, which DeepCopy rejects).
+		b, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("rendering kustomization %s: converting %s: %w", opts.Path, r.CurId(), err)
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: obj})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			return nil, fmt.Errorf("rendering kustomization %s: decoding %s: %w", opts.Path, r.CurId(), err)
+		}
+		objs = append(objs, u)
 	}
 	if err := Transform(objs, opts); err != nil {
 		return nil, fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
