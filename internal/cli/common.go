@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/kube"
+)
+
+// commands are the subcommands besides version.
+func commands(g *globalOptions) []*cobra.Command {
+	return []*cobra.Command{
+		newRunCmd(g, nil),
+		newDevCmd(g, nil),
+		newBuildCmd(g, nil),
+		newRenderCmd(g, nil),
+		newDeleteCmd(g, nil),
+		newConfigCmd(g, nil),
+	}
+}
+
+// output is where a command reports: events as text or JSON on stdout.
+type output struct {
+	sink events.Sink
+	text *events.Text // nil in JSON mode
+}
+
+func (g *globalOptions) newOutput() output {
+	if g.Output == "json" {
+		return output{sink: events.NewJSON(g.streams.Out)}
+	}
+	t := events.NewText(g.streams.Out)
+	return output{sink: t, text: t}
+}
+
+// say prints a line for people in text mode and an info event in JSON mode.
+func (o output) say(phase, msg string) {
+	o.sink.Emit(events.Event{Phase: phase, Status: events.StatusInfo, Message: msg})
+}
+
+// loadConfig loads devloop.yaml with the selected profiles. The kube context
+// (for profile activation) is read from the kubeconfig without contacting
+// the cluster; without a kubeconfig, activation is skipped.
+func (g *globalOptions) loadConfig() (*config.Config, error) {
+	kubeContext := g.KubeContext
+	if kubeContext == "" {
+		if c, _, _, err := kube.Resolve(""); err == nil {
+			kubeContext = c
+		}
+	}
+	cfg, err := config.Load(g.File, config.Options{Profiles: g.Profiles, KubeContext: kubeContext})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && g.File == "devloop.yaml" {
+			return nil, usageErrorf("no devloop.yaml in this directory: run devloop where your devloop.yaml is, or pass -f PATH")
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// connect resolves the kube context, refuses non-local clusters that are not
+// allowed (before anything is built) and returns the clients.
+func (g *globalOptions) connect(cfg *config.Config, out output) (*kube.Client, error) {
+	ctxName, server, _, err := kube.Resolve(g.KubeContext)
+	if err != nil {
+		return nil, err
+	}
+	allowed := append(append([]string{}, cfg.AllowContexts...), g.AllowContexts...)
+	why, err := kube.CheckAllowed(ctxName, server, allowed)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.ActiveProfiles {
+		out.say(events.PhaseConfig, fmt.Sprintf("profile %s active: %s", p.Name, p.Reason))
+	}
+	out.say(events.PhaseConfig, fmt.Sprintf("kube context %s (%s): %s", ctxName, server, why))
+	return kube.New(ctxName)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// splitList accepts repeated and comma-separated flag values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devloop-dev/devloop/internal/deploy"
+	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/kube"
+)
+
+// deleteOptions are the flags of `devloop delete`.
+type deleteOptions struct {
+	g    *globalOptions
+	Data bool
+	Wait bool
+}
+
+func newDeleteCmd(g *globalOptions, runF func(context.Context, *deleteOptions) error) *cobra.Command {
+	o := &deleteOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete what devloop applied for this devloop.yaml (PersistentVolumeClaims are kept)",
+		Long: `Delete every object carrying devloop's labels for this configuration's name. Objects
+devloop did not apply are never touched, namespaces devloop did not create are kept, and
+PersistentVolumeClaims are kept unless --data is given, so data survives a delete.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return runDelete(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.Data, "data", false, "also delete PersistentVolumeClaims (their data is lost)")
+	cmd.Flags().BoolVar(&o.Wait, "wait", true, "wait until the deleted objects are gone")
+	return cmd
+}
+
+func runDelete(ctx context.Context, o *deleteOptions) error {
+	g := o.g
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	out := g.newOutput()
+	kc, err := g.connect(cfg, out)
+	if err != nil {
+		return err
+	}
+	return cleanup(ctx, g, kc, cfg.Metadata.Name, out, !o.Data, o.Wait)
+}
+
+// cleanup deletes what devloop applied for a config and says what was kept.
+func cleanup(ctx context.Context, g *globalOptions, kc *kube.Client, name string, out output, keepPVCs, wait bool) error {
+	a := deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, g.log.Named("deploy"), deploy.ApplierOptions{DefaultNamespace: kc.Namespace})
+	t := events.Start(out.sink, events.Event{Phase: events.PhaseCleanup})
+	res, err := a.Delete(ctx, name, deploy.DeleteOptions{KeepPVCs: keepPVCs, Wait: wait})
+	if err != nil {
+		t.Fail(err)
+		return fmt.Errorf("deleting what devloop applied for %s: %w", name, err)
+	}
+	for _, r := range res.Kept {
+		out.say(events.PhaseCleanup, "kept "+r.String())
+	}
+	t.Done(fmt.Sprintf("deleted %d objects, kept %d", len(res.Deleted), len(res.Kept)), func(e *events.Event) {
+		e.Counts = map[string]int{"deleted": len(res.Deleted), "kept": len(res.Kept)}
+	})
+	return nil
+}

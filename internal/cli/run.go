@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/pipeline"
+)
+
+// runOptions are the flags of `devloop run`.
+type runOptions struct {
+	g           *globalOptions
+	Platforms   []string
+	Builder     string
+	Namespace   string
+	Force       bool
+	Tail        bool
+	PortForward bool
+}
+
+func newRunCmd(g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
+	o := &runOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Build, deliver, apply and wait once, then exit with a status a script can trust",
+		Long: `Build every artifact whose content changed, get the images into the cluster, render the
+kustomize overlay with the new image references, apply it with server-side apply, prune
+what left the manifests and wait until everything is ready.
+
+Exit status: 0 when everything is ready, 1 when a build, the deploy or the rollout
+failed, 2 for bad flags, a bad devloop.yaml or a kube context devloop may not use.`,
+		Example: `  devloop run
+  devloop run -p prod --platform linux/amd64,linux/arm64
+  devloop run --port-forward --tail    # then keep forwarding and streaming logs until Ctrl-C
+  devloop run -o json | jq .`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return runRun(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.Platforms, "platform", nil, "platforms to build for, e.g. linux/amd64,linux/arm64 (default: from devloop.yaml, else the cluster's nodes)")
+	f.StringVar(&o.Builder, "builder", "", "buildx builder to use (default: build.builder, else the current builder)")
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "override the namespace of namespaced objects")
+	f.BoolVar(&o.Force, "force", false, "delete and recreate objects whose immutable fields changed")
+	f.BoolVar(&o.Tail, "tail", false, "after the deploy, stream the logs of every pod until Ctrl-C")
+	f.BoolVar(&o.PortForward, "port-forward", false, "after the deploy, forward the ports of devloop.yaml's portForward until Ctrl-C")
+	return cmd
+}
+
+func runRun(ctx context.Context, o *runOptions) error {
+	g := o.g
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if o.Namespace != "" {
+		cfg.Deploy.Namespace = o.Namespace
+	}
+	out := g.newOutput()
+	kc, err := g.connect(cfg, out)
+	if err != nil {
+		return err
+	}
+	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
+		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
+		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err),
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	t := events.Start(out.sink, events.Event{Phase: events.PhaseRun})
+	res, err := r.Run(ctx)
+	if err != nil {
+		t.Fail(err)
+		return err
+	}
+	summary := fmt.Sprintf("built %d, delivered %d, %s", len(res.Built), len(res.Delivered), applyWords(res))
+	if out.text != nil {
+		summary += " — " + out.text.Summary()
+	}
+	t.Done(summary)
+
+	if !o.Tail && !o.PortForward {
+		return nil
+	}
+	return attach(ctx, g, cfg, kc, res.Objects, out, attachOptions{Logs: o.Tail, PortForward: o.PortForward, FailOnForwardError: true})
+}
+
+func applyWords(res pipeline.Result) string {
+	if !res.Apply.Changed() && len(res.Pruned) == 0 {
+		return "nothing written to the cluster"
+	}
+	return fmt.Sprintf("%d API writes, %d pruned", res.Apply.Writes, len(res.Pruned))
+}
+

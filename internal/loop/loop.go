@@ -1,0 +1,196 @@
+// Package loop is `devloop dev`: the continuous inner loop. It watches the
+// sources, the kustomize tree and devloop.yaml, asks the pure plan.Decide
+// what each batch of changes means, and carries it out through the
+// pipeline: live sync, rebuild, redeploy or config reload. A newer change
+// cancels the work in flight, so a stale image never lands over a newer one;
+// a failed cycle is reported and the loop keeps watching, retrying on its
+// own when the failure was the cluster or the engine going away.
+package loop
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/pipeline"
+	"github.com/devloop-dev/devloop/internal/plan"
+	"github.com/devloop-dev/devloop/internal/sync"
+	"github.com/devloop-dev/devloop/internal/watch"
+)
+
+// Summarizer gives the per-phase timings of a cycle (the text output).
+type Summarizer interface {
+	Summary() string
+	Reset()
+}
+
+// Syncer copies files into running containers.
+type Syncer interface {
+	Sync(ctx context.Context, target sync.Target, files []sync.File) (sync.Result, error)
+}
+
+// Options configure a Loop.
+type Options struct {
+	// Load reloads devloop.yaml (with the same profiles) when it changes.
+	Load func() (*config.Config, error)
+	// Summary, when set, adds per-phase timings to each cycle's report.
+	Summary Summarizer
+	// OnConfig is called after a successful reload (the CLI restarts
+	// port-forwards); it may be nil.
+	OnConfig func(*config.Config)
+	// OnFirstPass is called once the first pass ended, successfully or not,
+	// with the rendered objects (nil if rendering failed).
+	OnFirstPass func(res pipeline.Result)
+	// URLs returns the port-forward URLs for the cycle report; may be nil.
+	URLs func() []string
+}
+
+// Loop is one `devloop dev` session.
+type Loop struct {
+	log    *zap.Logger
+	sink   events.Sink
+	runner *pipeline.Runner
+	syncer Syncer
+	opts   Options
+
+	cycle  int
+	layout *plan.Layout // cached for decide; nil means recompute
+}
+
+// New returns a Loop over a pipeline runner.
+func New(log *zap.Logger, sink events.Sink, runner *pipeline.Runner, syncer Syncer, opts Options) *Loop {
+	return &Loop{log: log, sink: sink, runner: runner, syncer: syncer, opts: opts}
+}
+
+// work is what a cycle has to do; pending work merges.
+type work struct {
+	reload   bool
+	rebuild  map[string]bool // images
+	all      bool            // rebuild every artifact
+	redeploy bool
+	syncs    []plan.ArtifactPlan
+	changes  []string
+}
+
+func (w *work) empty() bool {
+	return !w.reload && !w.all && len(w.rebuild) == 0 && !w.redeploy && len(w.syncs) == 0
+}
+
+// heavy work cancels a cycle in flight; a sync alone waits for it.
+func (w *work) heavy() bool { return w.reload || w.all || len(w.rebuild) > 0 || w.redeploy }
+
+func (w *work) merge(o work) {
+	w.reload = w.reload || o.reload
+	w.all = w.all || o.all
+	w.redeploy = w.redeploy || o.redeploy
+	if w.rebuild == nil {
+		w.rebuild = map[string]bool{}
+	}
+	for k := range o.rebuild {
+		w.rebuild[k] = true
+	}
+	w.syncs = append(w.syncs, o.syncs...)
+	w.changes = append(w.changes, o.changes...)
+}
+
+// Run runs the loop until ctx is done: a first full pass, then one cycle
+// per batch of changes. It returns nil when ctx ends.
+func (l *Loop) Run(ctx context.Context) error {
+	changes := make(chan watch.ChangeSet, 16)
+	stopWatch, err := l.startWatcher(ctx, changes)
+	if err != nil {
+		return err
+	}
+	defer func() { stopWatch() }()
+
+	pending := work{all: true, redeploy: true, changes: []string{"(start)"}}
+	var (
+		running    context.CancelFunc
+		done       = make(chan cycleResult, 1)
+		retry     <-chan time.Time
+		retryWork work
+		backoff   = time.Second
+		inFlight  work
+		firstPass = true
+	)
+	start := func() {
+		if running != nil || pending.empty() {
+			return
+		}
+		l.cycle++
+		w := pending
+		pending = work{}
+		inFlight = w
+		cctx, cancel := context.WithCancel(ctx)
+		running = cancel
+		n := l.cycle
+		go func() { done <- l.runCycle(cctx, n, w) }()
+	}
+	start()
+	for {
+		select {
+		case <-ctx.Done():
+			if running != nil {
+				running()
+				<-done
+			}
+			return nil
+
+		case cs := <-changes:
+			w := l.decide(cs)
+			if w.empty() {
+				continue
+			}
+			pending.merge(w)
+			if running != nil && w.heavy() {
+				l.log.Debug("newer change: cancelling the cycle in flight")
+				running()
+			}
+			start()
+
+		case res := <-done:
+			running = nil
+			if firstPass {
+				firstPass = false
+				if l.opts.OnFirstPass != nil {
+					l.opts.OnFirstPass(res.result)
+				}
+			}
+			if res.reloaded != nil {
+				stopWatch()
+				if stopWatch, err = l.startWatcher(ctx, changes); err != nil {
+					return err
+				}
+				if l.opts.OnConfig != nil {
+					l.opts.OnConfig(res.reloaded)
+				}
+			}
+			switch {
+			case res.canceled && ctx.Err() == nil:
+				// Superseded: redo its work together with the newer change.
+				inFlight.syncs = nil
+				pending.merge(inFlight)
+			case res.err != nil && isTransient(res.err) && pending.empty():
+				l.sink.Emit(events.Event{Phase: events.PhaseCycle, Status: events.StatusInfo,
+					Message: fmt.Sprintf("the cluster or the engine did not answer; retrying in %s (or on the next change)", backoff)})
+				retryWork = inFlight
+				retryWork.syncs, retryWork.changes = nil, []string{"(retry)"}
+				retry = time.After(backoff)
+				backoff = min(backoff*2, 30*time.Second)
+			case res.err == nil:
+				backoff = time.Second
+			}
+			start()
+
+		case <-retry:
+			retry = nil
+			pending.merge(retryWork)
+			retryWork = work{}
+			start()
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/devloop-dev/devloop/internal/build"
+	"github.com/devloop-dev/devloop/internal/buildcontext"
+	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/deliver"
+	"github.com/devloop-dev/devloop/internal/events"
+)
+
+// BuildAll hashes, builds and delivers the named artifacts (all when only is
+// nil), concurrently, and returns the reference to deploy for every artifact
+// of the configuration (earlier references for the ones not rebuilt).
+func (r *Runner) BuildAll(ctx context.Context, only []string, res *Result) (map[string]string, error) {
+	cfg := r.cfg
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Parallel)
+	var mu sync.Mutex
+	for _, a := range cfg.Build.Artifacts {
+		if only != nil && !slices.Contains(only, a.Image) {
+			continue
+		}
+		g.Go(func() error {
+			built, delivered, err := r.buildArtifact(gctx, a)
+			mu.Lock()
+			if built {
+				res.Built = append(res.Built, a.Image)
+			}
+			if delivered {
+				res.Delivered = append(res.Delivered, a.Image)
+			}
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return r.Images(), nil
+}
+
+// Images returns the references last built or found for each artifact.
+func (r *Runner) Images() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]string, len(r.artifacts))
+	for img, st := range r.artifacts {
+		out[img] = st.ref
+	}
+	return out
+}
+
+// buildArtifact makes sure the image for the artifact's current content is
+// where the cluster runs it: skipped when already there, built when in
+// neither the engine nor the registry, delivered when missing in the cluster.
+func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, delivered bool, err error) {
+	base := events.Event{Artifact: a.Image}
+
+	choice := build.ResolvePlatforms(r.opts.Platforms, a.Platforms, r.cfg.Build.Platforms, r.cluster.Platforms)
+	info := base
+	info.Phase, info.Status, info.Message = events.PhasePlatforms, events.StatusInfo, strings.Join(choice.Platforms, ",")+" "+choice.Source
+	r.sink.Emit(info)
+
+	// Hash: the tag is the content.
+	ht := events.Start(r.sink, withPhase(base, events.PhaseHash))
+	bc, err := buildcontext.Load(a.ContextDir, a.DockerfilePath)
+	if err != nil {
+		ht.Fail(err)
+		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+	}
+	sum, err := r.hasher.Hash(ctx, bc, buildcontext.Inputs{BuildArgs: a.BuildArgs, Target: a.Target, Platforms: choice.Platforms})
+	if err != nil {
+		ht.Fail(err)
+		return false, false, fmt.Errorf("hashing %s: %w", a.Image, err)
+	}
+	tag := sum.Digest.Tag()
+	r.mu.Lock()
+	prev := r.artifacts[a.Image]
+	r.mu.Unlock()
+	reason := "first build in this session"
+	if prev != nil {
+		reason = buildcontext.DiffSummary(prev.manifest, sum.Manifest, 5)
+	}
+	ht.Done(fmt.Sprintf("tag %s (%d files, %d read)", tag, len(sum.Manifest), sum.FilesRead))
+	if prev != nil && prev.tag == tag {
+		// Same content as what this session already deployed: nothing to do.
+		r.remember(a.Image, tag, prev.ref, sum.Manifest)
+		return false, false, nil
+	}
+
+	builderName := r.cfg.Build.Builder
+	if r.opts.Builder != "" {
+		builderName = r.opts.Builder
+	}
+	binfo, err := r.builder.Inspect(ctx, builderName)
+	if err != nil {
+		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+	}
+	registry, registryFromCluster := r.cfg.Registry, r.cfg.Registry
+	if r.cluster.Registry != "" {
+		registry, registryFromCluster = r.cluster.Registry, r.cluster.RegistryFromCluster
+		if registryFromCluster == "" {
+			registryFromCluster = registry
+		}
+	}
+	preferPush := r.opts.Push || r.cluster.Kind == deliver.KindRegistry
+	output, err := build.PlanOutput(binfo, choice.Platforms, registry, preferPush)
+	if err != nil {
+		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+	}
+
+	req := build.Request{
+		Image: a.Image, Tag: tag, Context: a.ContextDir, Dockerfile: a.DockerfilePath, Target: a.Target,
+		BuildArgs: a.BuildArgs, Platforms: choice.Platforms, Builder: builderName,
+		CacheFrom: a.CacheFrom, CacheTo: a.CacheTo, Output: output,
+		Progress: r.opts.Progress, TTY: r.opts.TTY,
+	}
+	if output == build.OutputPush {
+		req.PushRepo = registry + "/" + a.Image
+		return r.buildPushed(ctx, a, req, registryFromCluster, reason, sum.Manifest)
+	}
+	return r.buildLoaded(ctx, a, req, reason, sum.Manifest)
+}
+
+// buildLoaded builds into the engine (unless the tag is there already) and
+// delivers into the cluster (unless the cluster has it).
+func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.Request, reason string, m buildcontext.Manifest) (built, delivered bool, err error) {
+	base := events.Event{Artifact: a.Image, Image: req.TagRef()}
+	ref := req.TagRef()
+
+	present, err := r.deliverer.Present(ctx, ref)
+	if err != nil {
+		r.log.Debug("presence check failed; delivering", zap.Error(err))
+	}
+	if present {
+		events.Start(r.sink, withPhase(base, events.PhaseBuild)).Skip(ref + " is already in the cluster (" + r.deliverer.Method() + ")")
+		events.Start(r.sink, withPhase(base, events.PhaseDeliver)).Skip("already in the cluster")
+		r.remember(a.Image, req.Tag, ref, m)
+		return false, false, nil
+	}
+
+	bt := events.Start(r.sink, withPhase(base, events.PhaseBuild))
+	inEngine, err := build.ExistsInEngine(ctx, r.engine, ref)
+	if err != nil {
+		bt.Fail(err)
+		return false, false, err
+	}
+	if inEngine {
+		bt.Skip(ref + " is already in the engine")
+	} else {
+		if _, err := r.builder.Build(ctx, req); err != nil {
+			bt.Fail(err)
+			return false, false, fmt.Errorf("building %s: %w", a.Image, err)
+		}
+		bt.Done("built " + ref + " (" + reason + ")")
+		built = true
+	}
+
+	dt := events.Start(r.sink, withPhase(base, events.PhaseDeliver))
+	rep, err := r.deliverer.Deliver(ctx, ref)
+	if err != nil {
+		dt.Fail(err)
+		return built, false, fmt.Errorf("delivering %s: %w", ref, err)
+	}
+	fill := func(e *events.Event) { e.Bytes = rep.Bytes }
+	if rep.Skipped {
+		dt.Skip(rep.Message, fill)
+	} else {
+		dt.Done(rep.Method+": "+rep.Message, fill)
+	}
+	deployRef := ref
+	if rep.Ref != "" {
+		deployRef = rep.Ref
+	}
+	r.remember(a.Image, req.Tag, deployRef, m)
+	return built, !rep.Skipped, nil
+}
+
+// buildPushed builds and pushes to the registry unless the registry has the
+// tag already; the cluster then pulls by digest.
+func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.Request, registryFromCluster, reason string, m buildcontext.Manifest) (built, delivered bool, err error) {
+	tagRef := req.TagRef()
+	base := events.Event{Artifact: a.Image, Image: tagRef}
+	bt := events.Start(r.sink, withPhase(base, events.PhaseBuild))
+	digest, ok, err := build.ExistsInRegistry(ctx, tagRef)
+	if err != nil {
+		r.log.Debug("registry presence check failed; building", zap.Error(err))
+	}
+	if !ok {
+		res, err := r.builder.Build(ctx, req)
+		if err != nil {
+			bt.Fail(err)
+			return false, false, fmt.Errorf("building %s: %w", a.Image, err)
+		}
+		digest = res.Digest
+		bt.Done("built and pushed " + tagRef + " for " + strings.Join(req.Platforms, ",") + " (" + reason + ")")
+		built = true
+	} else {
+		bt.Skip(tagRef + " is already in the registry")
+	}
+	ref := registryFromCluster + "/" + a.Image + ":" + req.Tag
+	if digest != "" {
+		ref = registryFromCluster + "/" + a.Image + "@" + digest
+	}
+	events.Start(r.sink, withPhase(events.Event{Artifact: a.Image, Image: ref}, events.PhaseDeliver)).
+		Skip("the cluster pulls " + ref + " from the registry")
+	r.remember(a.Image, req.Tag, ref, m)
+	return built, false, nil
+}
+
+func (r *Runner) remember(image, tag, ref string, m buildcontext.Manifest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.artifacts[image] = &artifactState{tag: tag, ref: ref, manifest: m}
+}
+
+func withPhase(e events.Event, phase string) events.Event {
+	e.Phase = phase
+	return e
+}

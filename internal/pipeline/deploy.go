@@ -1,0 +1,133 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/deploy"
+	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/status"
+)
+
+// InputError says the user's configuration or manifests are wrong in a way
+// only rendering shows (e.g. a port-forward to a resource the manifests do
+// not define). The CLI exits 2 for it.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Render renders the overlay with the given image references, using the
+// cluster's discovery for the scope of custom kinds.
+func (r *Runner) Render(ctx context.Context, images map[string]string) ([]*unstructured.Unstructured, error) {
+	t := events.Start(r.sink, events.Event{Phase: events.PhaseRender})
+	objs, err := deploy.Render(ctx, deploy.RenderOptions{
+		Path: r.cfg.Deploy.Kustomize.Dir, Images: images, Namespace: r.cfg.Deploy.Namespace,
+		ConfigName: r.cfg.Metadata.Name, Scope: deploy.ScopeFromMapper(r.kube.Mapper),
+	})
+	if err != nil {
+		t.Fail(err)
+		return nil, &InputError{Err: err}
+	}
+	if err := CheckPortForwards(r.cfg, objs); err != nil {
+		t.Fail(err)
+		return nil, err
+	}
+	t.Done(fmt.Sprintf("%d objects from %s", len(objs), r.cfg.Deploy.Kustomize.Path))
+	return objs, nil
+}
+
+// Deploy renders, applies, prunes and waits.
+func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Result) error {
+	objs, err := r.Render(ctx, images)
+	if err != nil {
+		return err
+	}
+	res.Objects = objs
+
+	at := events.Start(r.sink, events.Event{Phase: events.PhaseApply})
+	ar, err := r.applier.Apply(ctx, objs, deploy.ApplyOptions{Force: r.opts.Force, ConfigName: r.cfg.Metadata.Name})
+	res.Apply = ar
+	if err != nil {
+		at.Fail(err, func(e *events.Event) { e.Counts = countActions(ar) })
+		return fmt.Errorf("applying: %w", err)
+	}
+	for _, o := range ar.Objects {
+		if o.Action != deploy.ActionUnchanged {
+			r.sink.Emit(events.Event{Phase: events.PhaseApply, Status: events.StatusInfo, Object: o.Ref.String(), Message: string(o.Action)})
+		}
+	}
+	at.Done(summarizeApply(ar), func(e *events.Event) { e.Counts = countActions(ar) })
+
+	keep := make([]deploy.ObjectRef, 0, len(ar.Objects))
+	for _, o := range ar.Objects {
+		keep = append(keep, o.Ref)
+	}
+	pt := events.Start(r.sink, events.Event{Phase: events.PhasePrune})
+	pruned, err := r.applier.Prune(ctx, r.cfg.Metadata.Name, keep)
+	res.Pruned = pruned
+	if err != nil {
+		pt.Fail(err)
+		return fmt.Errorf("pruning: %w", err)
+	}
+	if len(pruned) == 0 {
+		pt.Skip("nothing left the manifests")
+	} else {
+		names := make([]string, len(pruned))
+		for i, p := range pruned {
+			names[i] = p.String()
+		}
+		pt.Done("deleted " + strings.Join(names, ", "))
+	}
+
+	st := events.Start(r.sink, events.Event{Phase: events.PhaseStatus})
+	err = r.waiter.Wait(ctx, objs, r.cfg.Deploy.StatusTimeout, func(s status.ObjectStatus) {
+		r.sink.Emit(events.Event{Phase: events.PhaseStatus, Status: events.StatusInfo, Object: s.Ref, Message: s.Message})
+	})
+	if err != nil {
+		st.Fail(err)
+		return err
+	}
+	st.Done(fmt.Sprintf("%d objects ready", len(objs)))
+	return nil
+}
+
+// CheckPortForwards fails when a port-forward names a resource the rendered
+// manifests do not define.
+func CheckPortForwards(cfg *config.Config, objs []*unstructured.Unstructured) error {
+	kinds := map[string]string{"service": "Service", "deployment": "Deployment", "statefulset": "StatefulSet", "pod": "Pod"}
+	for _, pf := range cfg.PortForward {
+		want := kinds[pf.Kind()]
+		found := false
+		for _, o := range objs {
+			if o.GetKind() == want && o.GetName() == pf.Name() && (pf.Namespace == "" || pf.Namespace == o.GetNamespace()) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return &InputError{Err: fmt.Errorf("portForward %s: the manifests of %s define no %s named %q",
+				pf.Resource, cfg.Deploy.Kustomize.Path, want, pf.Name())}
+		}
+	}
+	return nil
+}
+
+func countActions(ar deploy.ApplyResult) map[string]int {
+	c := map[string]int{"writes": ar.Writes}
+	for _, o := range ar.Objects {
+		c[string(o.Action)]++
+	}
+	return c
+}
+
+func summarizeApply(ar deploy.ApplyResult) string {
+	if !ar.Changed() {
+		return fmt.Sprintf("%d objects unchanged, nothing written", len(ar.Objects))
+	}
+	return fmt.Sprintf("%d objects, %d API writes", len(ar.Objects), ar.Writes)
+}

@@ -1,0 +1,200 @@
+// Package pipeline is one pass of devloop's work: hash each artifact's
+// context, build what changed, deliver it to the cluster, render the
+// kustomize overlay with the new references, apply it with server-side apply,
+// prune what left the manifests and wait until everything is ready.
+//
+// `devloop run` makes one pass; `devloop dev` keeps one Runner and makes a
+// pass per change, which is why the Runner remembers what it built and
+// deployed.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/devloop-dev/devloop/internal/build"
+	"github.com/devloop-dev/devloop/internal/buildcontext"
+	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/deliver"
+	"github.com/devloop-dev/devloop/internal/deploy"
+	"github.com/devloop-dev/devloop/internal/docker"
+	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/kube"
+	"github.com/devloop-dev/devloop/internal/status"
+)
+
+// Options tune a Runner.
+type Options struct {
+	// Platforms overrides every artifact's platforms (--platform).
+	Platforms []string
+	// Builder overrides build.builder (--builder).
+	Builder string
+	// Force recreates objects whose immutable fields changed.
+	Force bool
+	// Push pushes images to the registry even for one platform.
+	Push bool
+	// Progress receives buildx's output; nil discards it.
+	Progress io.Writer
+	// TTY asks buildx for its interactive progress display.
+	TTY bool
+	// Parallel bounds concurrent builds (default 2).
+	Parallel int
+}
+
+// Runner makes passes for one configuration against one cluster.
+type Runner struct {
+	log  *zap.Logger
+	sink events.Sink
+	opts Options
+
+	cfg     *config.Config
+	kube    *kube.Client
+	engine  *client.Client
+	builder *build.Builder
+	hasher  *buildcontext.Hasher
+	applier *deploy.Applier
+	waiter  *status.Waiter
+
+	cluster   deliver.Cluster
+	deliverer deliver.Deliverer
+
+	mu        sync.Mutex
+	artifacts map[string]*artifactState // by image name
+}
+
+// artifactState is what the Runner knows of an artifact from earlier passes.
+type artifactState struct {
+	tag      string
+	ref      string // the reference deployed
+	manifest buildcontext.Manifest
+}
+
+// New connects to the Docker Engine, detects the cluster and how images
+// reach it, and returns a Runner. It emits the detect event.
+func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Config, kc *kube.Client, opts Options) (*Runner, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 2
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	r := &Runner{
+		log: log, sink: sink, opts: opts, cfg: cfg, kube: kc,
+		hasher:    buildcontext.NewHasher(),
+		artifacts: map[string]*artifactState{},
+	}
+	r.applier = deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, log.Named("deploy"),
+		deploy.ApplierOptions{DefaultNamespace: namespaceOr(cfg.Deploy.Namespace, kc.Namespace)})
+	r.waiter = status.NewWaiter(kc.Clientset, kc.Dynamic, kc.Mapper, log.Named("status"))
+
+	if len(cfg.Build.Artifacts) > 0 {
+		engine, ep, err := docker.New(ctx, log.Named("docker"))
+		if err != nil {
+			return nil, err
+		}
+		r.engine = engine
+		r.builder = build.NewBuilder(log.Named("build"), docker.MergeEnv(os.Environ(), ep.CommandEnv()))
+	}
+
+	t := events.Start(sink, events.Event{Phase: events.PhaseDetect})
+	cl, err := deliver.Detect(ctx, kc.Clientset, kc.Context, kc.Server, cfg.Registry)
+	if err != nil {
+		t.Fail(err)
+		return nil, fmt.Errorf("detecting the cluster behind %s: %w", kc.Context, err)
+	}
+	r.cluster = cl
+	if r.engine != nil {
+		d, err := deliver.New(cl, r.engine, log.Named("deliver"))
+		if err != nil {
+			t.Fail(err)
+			return nil, err
+		}
+		r.deliverer = d
+	}
+	t.Done(fmt.Sprintf("%s cluster (%s); nodes %v", cl.Kind, cl.Reason, cl.Platforms))
+	return r, nil
+}
+
+// Close releases the engine connection.
+func (r *Runner) Close() error {
+	if r.engine != nil {
+		return r.engine.Close()
+	}
+	return nil
+}
+
+// Config is the configuration the Runner works with.
+func (r *Runner) Config() *config.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg
+}
+
+// SetConfig swaps the configuration (the dev loop reloads devloop.yaml);
+// artifacts that left it are forgotten.
+func (r *Runner) SetConfig(cfg *config.Config) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keep := map[string]bool{}
+	for _, a := range cfg.Build.Artifacts {
+		keep[a.Image] = true
+	}
+	for img := range r.artifacts {
+		if !keep[img] {
+			delete(r.artifacts, img)
+		}
+	}
+	r.cfg = cfg
+}
+
+// Cluster is what detection found.
+func (r *Runner) Cluster() deliver.Cluster { return r.cluster }
+
+// Applier is the Runner's applier (the dev loop uses it for cleanup).
+func (r *Runner) Applier() *deploy.Applier { return r.applier }
+
+// Result is the outcome of a pass.
+type Result struct {
+	// Images maps image names to the references deployed.
+	Images map[string]string
+	// Built and Delivered name the artifacts that were built and delivered.
+	Built, Delivered []string
+	// Objects are the rendered objects that were applied.
+	Objects []*unstructured.Unstructured
+	// Apply is what the apply did.
+	Apply deploy.ApplyResult
+	// Pruned are the objects deleted because they left the manifests.
+	Pruned []deploy.ObjectRef
+	// Duration is the wall time of the pass.
+	Duration time.Duration
+}
+
+// Run makes one full pass: build every artifact (skipping unchanged ones),
+// then deploy and wait.
+func (r *Runner) Run(ctx context.Context) (Result, error) {
+	start := time.Now()
+	res := Result{}
+	images, err := r.BuildAll(ctx, nil, &res)
+	if err != nil {
+		return res, err
+	}
+	res.Images = images
+	err = r.Deploy(ctx, images, &res)
+	res.Duration = time.Since(start)
+	return res, err
+}
+
+func namespaceOr(ns, fallback string) string {
+	if ns != "" {
+		return ns
+	}
+	return fallback
+}
