@@ -147,10 +147,10 @@ type forwards struct {
 	kc  *kube.Client
 	out output
 
-	mu     gosync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
-	forwardURLs  []string
+	mu          gosync.Mutex
+	cancel      context.CancelFunc
+	done        chan struct{}
+	forwardURLs []string
 }
 
 func (f *forwards) restart(ctx context.Context, cfg *config.Config, res pipeline.Result) {

@@ -101,4 +101,3 @@ func applyWords(res pipeline.Result) string {
 	}
 	return fmt.Sprintf("%d API writes, %d pruned", res.Apply.Writes, len(res.Pruned))
 }
-

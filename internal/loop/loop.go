@@ -109,8 +109,8 @@ func (l *Loop) Run(ctx context.Context) error {
 
 	pending := work{all: true, redeploy: true, changes: []string{"(start)"}}
 	var (
-		running    context.CancelFunc
-		done       = make(chan cycleResult, 1)
+		running   context.CancelFunc
+		done      = make(chan cycleResult, 1)
 		retry     <-chan time.Time
 		retryWork work
 		backoff   = time.Second
