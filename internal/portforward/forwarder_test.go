@@ -51,9 +51,9 @@ func (c *fakeConn) CreateStream(h http.Header) (httpstream.Stream, error) {
 	return &fakeStream{Reader: local, conn: local, h: h}, nil
 }
 
-func (c *fakeConn) Close() error                        { c.closeOnce.Do(func() { close(c.closed) }); return nil }
-func (c *fakeConn) CloseChan() <-chan bool              { return c.closed }
-func (c *fakeConn) SetIdleTimeout(time.Duration)        {}
+func (c *fakeConn) Close() error                       { c.closeOnce.Do(func() { close(c.closed) }); return nil }
+func (c *fakeConn) CloseChan() <-chan bool             { return c.closed }
+func (c *fakeConn) SetIdleTimeout(time.Duration)       {}
 func (c *fakeConn) RemoveStreams(...httpstream.Stream) {}
 
 type fakeStream struct {
