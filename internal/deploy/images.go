@@ -11,6 +11,17 @@ import (
 // "notes-web", "notes-web:latest" and "docker.io/library/notes-web:1" all give
 // "notes-web".
 func ImageName(ref string) string {
+	// Strip to a fixed point, so that odd inputs ("a:1:2") normalise too.
+	for {
+		n := imageNameOnce(ref)
+		if n == ref {
+			return n
+		}
+		ref = n
+	}
+}
+
+func imageNameOnce(ref string) string {
 	name := ref
 	if i := strings.IndexByte(name, '@'); i >= 0 {
 		name = name[:i]
