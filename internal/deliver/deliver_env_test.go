@@ -170,7 +170,9 @@ func TestEnvRegistryPush(t *testing.T) {
 const kindNodeImage = "devloop-test-kindnode:containerd"
 
 // The kind path, against a container that runs containerd as a kind node
-// does: the image streams through the exec attach into its containerd.
+// does: the image streams through the exec attach into its containerd. The
+// sandbox refuses --privileged ("unable to apply caps"); CAP_SYS_ADMIN
+// without seccomp/apparmor confinement is enough for containerd's overlayfs.
 func TestEnvKindNodeImport(t *testing.T) {
 	k := newEnvKit(t)
 	ctx := context.Background()
@@ -188,7 +190,8 @@ func TestEnvKindNodeImport(t *testing.T) {
 		}
 	}
 	cluster := unique("devloop-kind")
-	id := strings.TrimSpace(k.run(t, "docker", "run", "-d", "--privileged", "--label", "io.x-k8s.kind.cluster="+cluster,
+	id := strings.TrimSpace(k.run(t, "docker", "run", "-d", "--cap-add", "SYS_ADMIN",
+		"--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--label", "io.x-k8s.kind.cluster="+cluster,
 		"--label", "io.x-k8s.kind.role=control-plane", "--name", cluster+"-control-plane",
 		"-v", "/var/lib/containerd", kindNodeImage, "containerd"))
 	t.Cleanup(func() { _ = k.env.Command(context.Background(), "docker", "rm", "-f", "-v", id).Run() })
