@@ -28,14 +28,13 @@ type nsWatch struct {
 
 // podState is the latest known version of a pod, shared with its followers.
 type podState struct {
-	mu        sync.Mutex
-	pod       *corev1.Pod
-	gone      bool
-	changed   chan struct{}
-	followed  map[string]bool // container names with a follower
-	cancel    context.CancelFunc
-	ctx       context.Context
-	goneTimer *time.Timer
+	mu       sync.Mutex
+	pod      *corev1.Pod
+	gone     bool
+	changed  chan struct{}
+	followed map[string]bool // container names with a follower
+	cancel   context.CancelFunc
+	ctx      context.Context
 }
 
 func (p *podState) snapshot() (*corev1.Pod, bool, <-chan struct{}) {
@@ -156,7 +155,7 @@ func (n *nsWatch) remove(p *podState) {
 	pod, _, _ := p.snapshot()
 	delete(n.pods, string(pod.UID))
 	p.set(nil, true)
-	p.goneTimer = time.AfterFunc(goneGrace, p.cancel)
+	time.AfterFunc(goneGrace, p.cancel)
 }
 
 // update records a pod version and starts followers for its started

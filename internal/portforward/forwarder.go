@@ -78,7 +78,8 @@ func (f *Forwarder) URL() string {
 
 // Run binds the local port, follows the resource's pods and forwards
 // connections until ctx is done. onReady (may be nil) is called once with the
-// local URL when the first pod is being served. Run returns nil when ctx ends
+// local URL when the first pod is being served. Run is called once per
+// Forwarder. It returns nil when ctx ends
 // and an error only when it cannot start (such as a taken local port, as a
 // *PortInUseError).
 func (f *Forwarder) Run(ctx context.Context, onReady func(url string)) error {
@@ -131,7 +132,13 @@ func (f *Forwarder) Run(ctx context.Context, onReady func(url string)) error {
 		}()
 	}
 	wg.Wait()
-	f.setTarget(nil)
+	f.mu.Lock()
+	old := f.cur
+	f.cur, f.ready = nil, nil
+	f.mu.Unlock()
+	if old != nil {
+		old.retire()
+	}
 	f.bg.Wait()
 	return nil
 }
