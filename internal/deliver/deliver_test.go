@@ -69,6 +69,11 @@ func TestRegistryRefs(t *testing.T) {
 		t.Fatalf("cluster ref %q", got)
 	}
 	r = NewRegistry("127.0.0.1:5000", "", nil, zap.NewNop())
+	// A multi-platform build already pushed by digest stays as it is.
+	push, d, err = r.target("127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64))
+	if err != nil || d != "sha256:"+strings.Repeat("a", 64) || r.clusterRef(push, d) != "127.0.0.1:5000/app@"+d {
+		t.Fatalf("digest ref: %q %q %v → %q", push, d, err, r.clusterRef(push, d))
+	}
 	if got := r.clusterRef("127.0.0.1:5000/team/app:t", "sha256:ff"); got != "127.0.0.1:5000/team/app@sha256:ff" {
 		t.Fatalf("cluster ref %q", got)
 	}

@@ -62,7 +62,9 @@ func (r *Registry) target(ref string) (push string, digest string, err error) {
 // clusterRef is the digest reference the cluster uses.
 func (r *Registry) clusterRef(push, digest string) string {
 	repo := push
-	if i := strings.LastIndexAny(repo, ":@"); i > strings.LastIndex(repo, "/") {
+	if i := strings.IndexByte(repo, '@'); i >= 0 {
+		repo = repo[:i]
+	} else if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
 		repo = repo[:i]
 	}
 	if r.hostFromCluster != "" {
