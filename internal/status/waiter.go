@@ -1,0 +1,283 @@
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+)
+
+// WaiterOptions tunes a Waiter; zero values take the defaults.
+type WaiterOptions struct {
+	// PollInterval between reads of the objects; default 300ms.
+	PollInterval time.Duration
+	// Graces before transient-looking conditions fail the rollout
+	// (defaults: unschedulable 10s, config errors 5s).
+	Graces Graces
+	// ClaimGrace is how long a PersistentVolumeClaim may stay Pending with a
+	// provisioning or binding warning before failing; default 5s.
+	ClaimGrace time.Duration
+	// LogLines is the length of the log tail; default 20.
+	LogLines int
+	// Events is the number of recent events shown; default 10.
+	Events int
+}
+
+// Waiter waits for applied objects to become ready.
+type Waiter struct {
+	dyn    dynamic.Interface
+	mapper meta.RESTMapper
+	core   kubernetes.Interface
+	log    *zap.Logger
+	opts   WaiterOptions
+}
+
+// NewWaiter returns a Waiter reading objects through dyn (mapped with mapper)
+// and pods, events and logs through core.
+func NewWaiter(dyn dynamic.Interface, mapper meta.RESTMapper, core kubernetes.Interface, log *zap.Logger, opts WaiterOptions) *Waiter {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 300 * time.Millisecond
+	}
+	if opts.Graces.Unschedulable <= 0 {
+		opts.Graces.Unschedulable = 10 * time.Second
+	}
+	if opts.Graces.Config <= 0 {
+		opts.Graces.Config = 5 * time.Second
+	}
+	if opts.ClaimGrace <= 0 {
+		opts.ClaimGrace = 5 * time.Second
+	}
+	if opts.LogLines <= 0 {
+		opts.LogLines = 20
+	}
+	if opts.Events <= 0 {
+		opts.Events = 10
+	}
+	return &Waiter{dyn: dyn, mapper: mapper, core: core, log: log, opts: opts}
+}
+
+// RefOf returns the Ref of an object.
+func RefOf(u *unstructured.Unstructured) Ref {
+	return Ref{Group: u.GroupVersionKind().Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// waitState is one Wait's memory: statuses and when conditions were first seen.
+type waitState struct {
+	mu        sync.Mutex
+	statuses  map[Ref]ObjectStatus
+	firstSeen map[string]time.Time
+	seen      map[string]bool // keys observed in the current tick
+}
+
+func (s *waitState) since(key string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen[key] = true
+	t, ok := s.firstSeen[key]
+	if !ok {
+		s.firstSeen[key] = time.Now()
+		return 0
+	}
+	return time.Since(t)
+}
+
+// Wait polls objs until all are ready (kstatus Current), ctx ends or the
+// timeout passes. It fails fast with a *RolloutError when a rollout cannot
+// succeed and returns a *TimeoutError listing what is not ready on timeout.
+// onProgress (may be nil) is called when an object's status changes.
+func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration, onProgress func(ObjectStatus)) error {
+	deadline := time.Now().Add(timeout)
+	st := &waitState{statuses: map[Ref]ObjectStatus{}, firstSeen: map[string]time.Time{}, seen: map[string]bool{}}
+	pending := append([]*unstructured.Unstructured(nil), objs...)
+	for {
+		st.seen = map[string]bool{}
+		var next []*unstructured.Unstructured
+		var mu sync.Mutex
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for _, o := range pending {
+			g.Go(func() error {
+				s, err := w.check(gctx, o, st)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				prev, had := st.statuses[s.Ref]
+				st.statuses[s.Ref] = s
+				if onProgress != nil && (!had || prev != s) {
+					onProgress(s)
+				}
+				if !s.Ready() {
+					next = append(next, o)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		// Conditions not seen this tick start their grace again.
+		for k := range st.firstSeen {
+			if !st.seen[k] {
+				delete(st.firstSeen, k)
+			}
+		}
+		pending = next
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			e := &TimeoutError{Timeout: timeout}
+			for _, o := range pending {
+				e.NotReady = append(e.NotReady, st.statuses[RefOf(o)])
+			}
+			return e
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for readiness: %w", ctx.Err())
+		case <-time.After(w.opts.PollInterval):
+		}
+	}
+}
+
+// check reads one object, computes its status and diagnoses it.
+func (w *Waiter) check(ctx context.Context, o *unstructured.Unstructured, st *waitState) (ObjectStatus, error) {
+	ref := RefOf(o)
+	m, err := w.mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
+	if err != nil {
+		return ObjectStatus{}, fmt.Errorf("waiting for %s: %w", ref, err)
+	}
+	var ri dynamic.ResourceInterface = w.dyn.Resource(m.Resource)
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		ref.Namespace = ns
+		ri = w.dyn.Resource(m.Resource).Namespace(ns)
+	}
+	live, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ObjectStatus{Ref: ref, Status: string(kstatus.NotFoundStatus), Message: "not found"}, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ObjectStatus{}, fmt.Errorf("waiting for readiness: %w", ctx.Err())
+		}
+		// The API server may be restarting: report, keep polling.
+		return ObjectStatus{Ref: ref, Status: string(kstatus.UnknownStatus), Message: err.Error()}, nil
+	}
+	res, err := kstatus.Compute(live)
+	if err != nil {
+		return ObjectStatus{Ref: ref, Status: string(kstatus.UnknownStatus), Message: err.Error()}, nil
+	}
+	s := ObjectStatus{Ref: ref, Status: string(res.Status), Message: res.Message}
+	if s.Ready() {
+		return s, nil
+	}
+	if rerr := w.diagnose(ctx, ref, live, res, st); rerr != nil {
+		return s, rerr
+	}
+	return s, nil
+}
+
+// diagnose returns a *RolloutError when the object's rollout has failed.
+func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstructured, res *kstatus.Result, st *waitState) error {
+	ns := live.GetNamespace()
+	if live.GetKind() == "PersistentVolumeClaim" && live.GetAPIVersion() == "v1" {
+		return w.checkClaim(ctx, ref, ns, live.GetName(), st)
+	}
+	if res.Status == kstatus.FailedStatus && live.GetKind() == "Job" {
+		e := &RolloutError{Object: ref, Reason: "JobFailed", Message: res.Message}
+		pods, err := w.currentPods(ctx, live)
+		if err == nil {
+			e.Pod, e.Container = failedJobPod(pods)
+		}
+		if e.Pod != "" {
+			e.Events = w.events(ctx, ns, "Pod", e.Pod)
+			e.LogTail = w.logTail(ctx, ns, e.Pod, e.Container, false)
+		} else {
+			e.Events = w.events(ctx, ns, "Job", live.GetName())
+		}
+		return e
+	}
+	pods, err := w.currentPods(ctx, live)
+	if err != nil {
+		w.log.Debug("listing pods", zap.Stringer("object", ref), zap.Error(err))
+		return nil
+	}
+	for i := range pods {
+		p := &pods[i]
+		if unscheduled(p) {
+			// An unbound claim is the better explanation when there is one.
+			for _, v := range p.Spec.Volumes {
+				if v.PersistentVolumeClaim != nil {
+					if err := w.checkClaim(ctx, ref, ns, v.PersistentVolumeClaim.ClaimName, st); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		prob := diagnosePod(p, st.since, w.opts.Graces)
+		if prob == nil {
+			continue
+		}
+		e := &RolloutError{Object: ref, Pod: p.Name, Container: prob.Container, Reason: prob.Reason, Message: prob.Message}
+		e.Events = w.events(ctx, ns, "Pod", p.Name)
+		e.LogTail = w.logTail(ctx, ns, p.Name, prob.Container, prob.Previous)
+		if imageReasons[prob.Reason] || prob.Reason == "Unschedulable" {
+			e.LogTail = nil // the container never ran
+		}
+		return e
+	}
+	if res.Status == kstatus.FailedStatus {
+		return &RolloutError{Object: ref, Reason: "Failed", Message: res.Message, Events: w.events(ctx, ns, live.GetKind(), live.GetName())}
+	}
+	return nil
+}
+
+// claimWarnings are the PVC events that mean it will not bind by itself.
+var claimWarnings = map[string]bool{"ProvisioningFailed": true, "FailedBinding": true}
+
+// checkClaim fails when a claim has stayed Pending past the grace with a
+// provisioning or binding warning.
+func (w *Waiter) checkClaim(ctx context.Context, ref Ref, ns, name string, st *waitState) error {
+	pvc, err := w.core.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil || pvc.Status.Phase != "Pending" {
+		return nil
+	}
+	if st.since("pvc/"+ns+"/"+name) < w.opts.ClaimGrace {
+		return nil
+	}
+	list, err := w.core.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=PersistentVolumeClaim,involvedObject.name=" + name})
+	if err != nil {
+		return nil
+	}
+	for _, ev := range list.Items {
+		if ev.Type == "Warning" && claimWarnings[ev.Reason] {
+			return &RolloutError{Object: ref, Reason: "ClaimNotBound",
+				Message: fmt.Sprintf("PersistentVolumeClaim %s is Pending: %s: %s", name, ev.Reason, ev.Message),
+				Events:  w.events(ctx, ns, "PersistentVolumeClaim", name)}
+		}
+	}
+	return nil
+}
+
+// IsRolloutError reports whether err is (or wraps) a *RolloutError.
+func IsRolloutError(err error) bool {
+	var re *RolloutError
+	return errors.As(err, &re)
+}
