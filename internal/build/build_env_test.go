@@ -67,7 +67,7 @@ func TestEnvBuildArm64Load(t *testing.T) {
 	e := newEnvBuilder(t)
 	ctx := context.Background()
 	img := uniqueName("devloop-test-arm64")
-	dir := writeContext(t, "FROM debian:bookworm-slim\nRUN uname -m > /arch && dpkg --print-architecture >> /arch\nARG NOTE\nRUN echo \"$NOTE $TARGETPLATFORM\" > /note\n")
+	dir := writeContext(t, "FROM debian:bookworm-slim\nRUN uname -m > /arch && dpkg --print-architecture >> /arch\nARG NOTE\nARG TARGETPLATFORM\nRUN echo \"$NOTE $TARGETPLATFORM\" > /note\n")
 	e.removeImage(t, img+":v1")
 
 	info, err := e.b.Inspect(ctx, "")
