@@ -86,7 +86,7 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 
 	st := events.Start(r.sink, events.Event{Phase: events.PhaseStatus})
 	err = r.waiter.Wait(ctx, objs, r.cfg.Deploy.StatusTimeout, func(s status.ObjectStatus) {
-		r.sink.Emit(events.Event{Phase: events.PhaseStatus, Status: events.StatusInfo, Object: s.Ref, Message: s.Message})
+		r.sink.Emit(events.Event{Phase: events.PhaseStatus, Status: events.StatusInfo, Object: s.Ref.String(), Message: s.Message})
 	})
 	if err != nil {
 		st.Fail(err)

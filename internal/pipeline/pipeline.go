@@ -93,7 +93,7 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	}
 	r.applier = deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, log.Named("deploy"),
 		deploy.ApplierOptions{DefaultNamespace: namespaceOr(cfg.Deploy.Namespace, kc.Namespace)})
-	r.waiter = status.NewWaiter(kc.Clientset, kc.Dynamic, kc.Mapper, log.Named("status"))
+	r.waiter = status.NewWaiter(kc.Dynamic, kc.Mapper, kc.Clientset, log.Named("status"), status.WaiterOptions{})
 
 	if len(cfg.Build.Artifacts) > 0 {
 		engine, ep, err := docker.New(ctx, log.Named("docker"))
