@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Bench is one run: the binary, the repetition counts, what to clean up and
+// the results.
+type Bench struct {
+	root    string
+	devloop string
+	quick   bool
+	id      string
+	res     Results
+	wall    time.Duration
+	samples map[string]any // extra raw data for the JSON (events, outputs)
+	// profile is true when devloop accepts --profile-cpu.
+	profile bool
+
+	mu         sync.Mutex
+	procs      []*Proc
+	dirs       []string
+	namespaces []string
+	images     []string // engine and cluster image references to remove
+}
+
+func newBench(root, devloop string, quick bool) *Bench {
+	buf := make([]byte, 3)
+	_, _ = rand.Read(buf)
+	b := &Bench{root: root, devloop: devloop, quick: quick, id: hex.EncodeToString(buf), samples: map[string]any{}}
+	if out, err := exec.Command(devloop, "--help").CombinedOutput(); err == nil && strings.Contains(string(out), "--profile-cpu") {
+		b.profile = true
+	}
+	return b
+}
+
+// reps is the number of repetitions: full or quick.
+func (b *Bench) reps(full, quick int) int {
+	if b.quick {
+		return quick
+	}
+	return full
+}
+
+func (b *Bench) track(p *Proc) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.procs = append(b.procs, p)
+}
+
+// tempDir makes a directory removed at the end.
+func (b *Bench) tempDir(name string) (string, error) {
+	d, err := os.MkdirTemp("", "devloop-bench-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("temp dir: %w", err)
+	}
+	b.mu.Lock()
+	b.dirs = append(b.dirs, d)
+	b.mu.Unlock()
+	return d, nil
+}
+
+// namespace returns a unique namespace name, deleted at the end.
+func (b *Bench) namespace(name string) string {
+	ns := fmt.Sprintf("bench-%s-%s", name, b.id)
+	b.mu.Lock()
+	b.namespaces = append(b.namespaces, ns)
+	b.mu.Unlock()
+	return ns
+}
+
+// image records an image reference to remove from the engine and the
+// cluster's containerd at the end.
+func (b *Bench) image(ref string) {
+	b.mu.Lock()
+	b.images = append(b.images, ref)
+	b.mu.Unlock()
+}
+
+// cleanupScenario stops devloop processes still running and removes the temp
+// directories (namespaces are deleted at the very end, in one wait).
+func (b *Bench) cleanupScenario() {
+	b.mu.Lock()
+	procs, dirs := b.procs, b.dirs
+	b.procs, b.dirs = nil, nil
+	b.mu.Unlock()
+	for _, p := range procs {
+		p.Stop(30 * time.Second)
+	}
+	for _, d := range dirs {
+		_ = os.RemoveAll(d)
+	}
+}
+
+// cleanup ends everything the run started.
+func (b *Bench) cleanup() {
+	b.cleanupScenario()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	b.mu.Lock()
+	nss, imgs := b.namespaces, b.images
+	b.namespaces, b.images = nil, nil
+	b.mu.Unlock()
+	if len(nss) > 0 {
+		args := append([]string{"delete", "namespace", "--ignore-not-found", "--wait=true", "--timeout=150s"}, nss...)
+		if _, out, err := b.cmd(ctx, "", "kubectl", args...); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: deleting namespaces %v: %v: %s\n", nss, err, out)
+		}
+	}
+	for _, ref := range imgs {
+		_, _, _ = b.cmd(ctx, "", "docker", "rmi", "-f", ref)
+		_, _, _ = b.cmd(ctx, "", "ctr", "-a", os.Getenv("DEVLOOP_CONTAINERD_SOCK"), "-n", "k8s.io", "images", "rm", dockerRef(ref))
+	}
+}
+
+// dockerRef is the fully qualified form containerd stores.
+func dockerRef(ref string) string {
+	first := strings.SplitN(ref, "/", 2)[0]
+	if !strings.Contains(ref, "/") {
+		return "docker.io/library/" + ref
+	}
+	if !strings.ContainsAny(first, ".:") && first != "localhost" {
+		return "docker.io/" + ref
+	}
+	return ref
+}
+
+// cmd runs a command and returns its wall time and combined output.
+func (b *Bench) cmd(ctx context.Context, dir, name string, args ...string) (time.Duration, string, error) {
+	c := exec.CommandContext(ctx, name, args...)
+	c.Dir = dir
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	t0 := time.Now()
+	err := c.Run()
+	d := time.Since(t0)
+	if err != nil {
+		return d, out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, tail(out.String(), 2000))
+	}
+	return d, out.String(), nil
+}
+
+// cmdStdin runs a command with stdin.
+func (b *Bench) cmdStdin(ctx context.Context, stdin []byte, name string, args ...string) (time.Duration, string, error) {
+	c := exec.CommandContext(ctx, name, args...)
+	c.Stdin = bytes.NewReader(stdin)
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	t0 := time.Now()
+	err := c.Run()
+	d := time.Since(t0)
+	if err != nil {
+		return d, out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, tail(out.String(), 2000))
+	}
+	return d, out.String(), nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// freePort returns a TCP port free on 127.0.0.1 right now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// writeFile writes data and returns the time the write completed.
+func writeFile(path string, data []byte) (time.Time, error) {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return time.Time{}, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return time.Now(), nil
+}
+
+// profileArgs returns --profile-cpu FILE when devloop supports it.
+func (b *Bench) profileArgs(scenario string) []string {
+	if !b.profile {
+		return nil
+	}
+	return []string{"--profile-cpu", b.profilePath(scenario)}
+}
+
+func (b *Bench) profilePath(scenario string) string {
+	return fmt.Sprintf("%s/bench/results/profiles/%s-%s.pprof", b.root, time.Now().Format("2006-01-02"), scenario)
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Machine describes where the figures come from.
+type Machine struct {
+	CPUModel string            `json:"cpuModel"`
+	Cores    int               `json:"cores"`
+	MemoryMB int               `json:"memoryMB"`
+	Kernel   string            `json:"kernel"`
+	OS       string            `json:"os"`
+	Versions map[string]string `json:"versions"`
+}
+
+func (b *Bench) machine(ctx context.Context) Machine {
+	m := Machine{Cores: runtime.NumCPU(), Versions: map[string]string{}}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				if i := strings.IndexByte(l, ':'); i > 0 {
+					m.CPUModel = strings.TrimSpace(l[i+1:])
+					break
+				}
+			}
+		}
+	}
+	if kb, err := procStatusKBFile("/proc/meminfo", "MemTotal"); err == nil {
+		m.MemoryMB = int(kb / 1024)
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(data))
+	}
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "PRETTY_NAME=") {
+				m.OS = strings.Trim(strings.TrimPrefix(l, "PRETTY_NAME="), `"`)
+			}
+		}
+	}
+	version := func(key, name string, args ...string) {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		_, out, err := b.cmd(cctx, "", name, args...)
+		if err != nil {
+			m.Versions[key] = "unknown"
+			return
+		}
+		m.Versions[key] = strings.TrimSpace(firstLines(out, 3))
+	}
+	version("devloop", b.devloop, "version")
+	version("go", "go", "version")
+	version("docker", "docker", "version", "--format", "client {{.Client.Version}}, engine {{.Server.Version}}")
+	version("buildx", "docker", "buildx", "version")
+	version("kubectl", "kubectl", "version", "--client")
+	version("kubernetes", "kubectl", "version")
+	version("containerd", "ctr", "--version")
+	if out, err := os.ReadFile(filepath.Join(b.root, ".git", "HEAD")); err == nil {
+		m.Versions["gitHEAD"] = strings.TrimSpace(string(out))
+	}
+	if _, out, err := b.cmd(ctx, b.root, "git", "describe", "--always", "--dirty"); err == nil {
+		m.Versions["git"] = strings.TrimSpace(out)
+	}
+	return m
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "; ")
+}
+
+func procStatusKBFile(path, field string) (float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			var v float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, field+":")), "%f", &v); err == nil {
+				return v, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no %s in %s", field, path)
+}
+
+// writeJSON writes the results file and drops the CPU profiles of scenarios
+// that met every target.
+func (b *Bench) writeJSON(ctx context.Context, path string) error {
+	for _, sc := range []string{"change", "noop", "warm", "idle", "apply", "deliver", "sync"} {
+		p := b.profilePath(sc)
+		if _, err := os.Stat(p); err == nil && !b.res.missed(sc) {
+			_ = os.Remove(p)
+		}
+	}
+	for _, m := range b.res.metrics {
+		m.finish()
+	}
+	doc := map[string]any{
+		"date":      time.Now().Format(time.RFC3339),
+		"quick":     b.quick,
+		"wallSec":   b.wall.Seconds(),
+		"machine":   b.machine(ctx),
+		"metrics":   b.res.metrics,
+		"errors":    b.res.Errors,
+		"raw":       b.samples,
+		"profiling": b.profile,
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding results: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("results dir: %w", err)
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}

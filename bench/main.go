@@ -1,0 +1,96 @@
+// Command bench measures devloop's inner loop on the project's real
+// environment, phase by phase, against baselines taken in the same run
+// (raw docker buildx, ctr import, kubectl). It prints a table, writes
+// bench/results/<date>.json with every raw sample and exits 0 even when a
+// target is missed: `make bench` (BENCH_QUICK=1 for a short run).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		devloop = flag.String("devloop", "bin/devloop", "the devloop binary to measure")
+		out     = flag.String("out", "", "JSON results file (default bench/results/<date>.json)")
+		only    = flag.String("only", "", "comma-separated scenarios to run (change,noop,warm,idle,apply,deliver,sync; default all)")
+		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	bin, err := filepath.Abs(*devloop)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if _, err := os.Stat(bin); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s: %v (run make build)\n", bin, err)
+		return 1
+	}
+	b := newBench(root, bin, *quick)
+	defer b.cleanup()
+	if *out == "" {
+		*out = filepath.Join(root, "bench", "results", time.Now().Format("2006-01-02")+".json")
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			want[s] = true
+		}
+	}
+	scenarios := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"change", b.notesScenarios}, // change, noop and warm share one deployment
+		{"idle", b.idleScenario},
+		{"apply", b.applyScenario},
+		{"deliver", b.deliverScenario},
+		{"sync", b.syncScenario},
+	}
+	started := time.Now()
+	for _, s := range scenarios {
+		if len(want) > 0 && !want[s.name] && !(s.name == "change" && (want["noop"] || want["warm"])) {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		t0 := time.Now()
+		fmt.Fprintf(os.Stderr, "==> %s\n", s.name)
+		if err := s.fn(ctx); err != nil {
+			b.res.errorf(s.name, "%v", err)
+			fmt.Fprintf(os.Stderr, "    %s failed: %v\n", s.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "    %s took %s\n", s.name, time.Since(t0).Round(time.Second))
+		b.cleanupScenario()
+	}
+	b.wall = time.Since(started)
+	fmt.Println()
+	b.res.printTable(os.Stdout)
+	if err := b.writeJSON(ctx, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: writing results:", err)
+		return 1
+	}
+	fmt.Printf("\nresults: %s (%s)\n", *out, b.wall.Round(time.Second))
+	return 0
+}

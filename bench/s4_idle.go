@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// idleScenario is scenario 4: `devloop dev` watching a build context of
+// 100,000 files in 5,000 directories, idle, then one edit in that tree. The
+// files are part of the context (not ignored), so the watcher and the hash
+// see them all; the Dockerfile copies only a marker file, which keeps the
+// build itself trivial (BuildKit transfers only what COPY names).
+func (b *Bench) idleScenario(ctx context.Context) error {
+	const sc = "idle"
+	dir, err := b.tempDir("idle")
+	if err != nil {
+		return err
+	}
+	bulk := filepath.Join(dir, "bulk")
+	const dirs, perDir = 5000, 20
+	t0 := time.Now()
+	if err := genTree(bulk, dirs, perDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "    generated %d files in %s\n", dirs*perDir, time.Since(t0).Round(time.Millisecond))
+	ns := b.namespace("idle")
+	img := "bench-idle-" + b.id
+	files := map[string]string{
+		"bulk/Dockerfile": "FROM scratch\nCOPY marker /marker\n",
+		"bulk/marker":     "marker\n",
+		"devloop.yaml": fmt.Sprintf(`apiVersion: devloop.dev/v1alpha1
+kind: Config
+metadata:
+  name: bench-idle-%s
+build:
+  artifacts:
+    - image: %s
+      context: bulk
+deploy:
+  kustomize:
+    path: k8s
+`, b.id, img),
+		"k8s/kustomization.yaml": fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n  - objects.yaml\n", ns),
+		"k8s/objects.yaml": fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %s
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: idle
+data:
+  image: %s
+`, ns, img),
+	}
+	if err := writeFiles(dir, files); err != nil {
+		return err
+	}
+	p, err := b.startDevloop(dir, append([]string{"dev", "-n", ns, "--quiet-period", "80ms"}, b.profileArgs(sc)...)...)
+	if err != nil {
+		return err
+	}
+	defer p.Stop(30 * time.Second)
+	start := time.Now()
+	if err := waitFirstCycle(ctx, p, 10*time.Minute); err != nil {
+		return err
+	}
+	b.trackImages(p.Events())
+	b.res.add(sc, "dev start → first cycle done (100k files)", "ms", nil).Samples = []float64{ms(time.Since(start))}
+	// Let the first cycle's aftermath (log streams, forwards) settle.
+	time.Sleep(2 * time.Second)
+	idle := 60 * time.Second
+	if b.quick {
+		idle = 15 * time.Second
+	}
+	c0, err := cpuSeconds(p.Pid())
+	if err != nil {
+		return err
+	}
+	from := p.Len()
+	time.Sleep(idle)
+	c1, err := cpuSeconds(p.Pid())
+	if err != nil {
+		return err
+	}
+	hwm, err := procStatusKB(p.Pid(), "VmHWM")
+	if err != nil {
+		return err
+	}
+	rss, _ := procStatusKB(p.Pid(), "VmRSS")
+	b.res.add(sc, fmt.Sprintf("idle CPU over %s (%% of one core)", idle), "%", le(1, "≤ 1%")).Samples =
+		[]float64{100 * (c1 - c0) / idle.Seconds()}
+	b.res.add(sc, "idle: events emitted", "count", nil).Samples = []float64{float64(p.Len() - from)}
+	b.res.add(sc, "peak RSS (VmHWM, whole run)", "MB", le(100, "≤ 100MB")).Samples = []float64{hwm / 1024}
+	b.res.add(sc, "RSS after idle (VmRSS)", "MB", nil).Samples = []float64{rss / 1024}
+
+	var (
+		detect = b.res.add(sc, "edit in the tree: save → cycle start", "ms", le(150, "≤ 150ms"))
+		cycle  = b.res.add(sc, "edit in the tree: cycle duration", "ms", nil)
+		hash   = b.res.add(sc, "edit in the tree: hash", "ms", nil)
+		cpu    = b.res.add(sc, "edit in the tree: CPU used (save → cycle done)", "ms", nil)
+	)
+	n := b.reps(3, 1)
+	for i := 0; i < n; i++ {
+		from := p.Len()
+		c0, _ := cpuSeconds(p.Pid())
+		save, err := writeFile(filepath.Join(bulk, fmt.Sprintf("d%04d", (i*977)%dirs), "f07.txt"), []byte(fmt.Sprintf("edit %d %d\n", i, time.Now().UnixNano())))
+		if err != nil {
+			return err
+		}
+		st, si, err := p.WaitFor(ctx, from, time.Minute, func(e Event) bool { return e.Phase == "cycle" && e.Status == "start" })
+		if err != nil {
+			return fmt.Errorf("edit %d: cycle start: %w", i, err)
+		}
+		end, ei, err := p.WaitFor(ctx, si, 5*time.Minute, isCycleEnd(st.Cycle))
+		if err != nil {
+			return fmt.Errorf("edit %d: cycle end: %w", i, err)
+		}
+		c1, _ := cpuSeconds(p.Pid())
+		evs := p.Events()[si : ei+1]
+		b.trackImages(evs)
+		detect.Samples = append(detect.Samples, ms(st.Time.Sub(save)))
+		cycle.Samples = append(cycle.Samples, float64(end.DurationMs))
+		hash.Samples = append(hash.Samples, phaseSum(evs, "hash"))
+		cpu.Samples = append(cpu.Samples, 1000*(c1-c0))
+		if end.Status != "done" {
+			b.res.errorf(sc, "edit %d: cycle %s: %s", i, end.Status, end.Message)
+		}
+		time.Sleep(time.Second)
+	}
+	b.samples["idle.events"] = p.Events()
+	return nil
+}
+
+// genTree writes dirs directories of perDir small files each.
+func genTree(root string, dirs, perDir int) error {
+	for d := 0; d < dirs; d++ {
+		dd := filepath.Join(root, fmt.Sprintf("d%04d", d))
+		if err := os.MkdirAll(dd, 0o755); err != nil {
+			return fmt.Errorf("generating the tree: %w", err)
+		}
+		for f := 0; f < perDir; f++ {
+			if err := os.WriteFile(filepath.Join(dd, fmt.Sprintf("f%02d.txt", f)), []byte(fmt.Sprintf("%d/%d\n", d, f)), 0o644); err != nil {
+				return fmt.Errorf("generating the tree: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeFiles writes relative path → content under dir.
+func writeFiles(dir string, files map[string]string) error {
+	for rel, content := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", rel, err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// trackImages records the images devloop built so the run removes them.
+func (b *Bench) trackImages(evs []Event) {
+	for _, e := range evs {
+		if e.Phase == "build" && e.Status == "done" && e.Image != "" {
+			b.image(e.Image)
+		}
+	}
+}
