@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -42,6 +43,7 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	p := &pass{a: a, config: cfg, force: opts.Force}
 	nsObjs, crds, rest := phases(objs)
 	result := func() ApplyResult {
+		sort.Slice(p.applied, func(i, j int) bool { return p.applied[i].Ref.key() < p.applied[j].Ref.key() })
 		return ApplyResult{Objects: p.applied, Writes: p.writes, Duration: time.Since(start)}
 	}
 	fail := func(remaining ...[]*unstructured.Unstructured) (ApplyResult, error) {

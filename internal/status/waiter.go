@@ -244,7 +244,14 @@ func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstr
 		return e
 	}
 	if res.Status == kstatus.FailedStatus {
-		return &RolloutError{Object: ref, Reason: "Failed", Message: res.Message, Events: w.events(ctx, ns, live.GetKind(), live.GetName())}
+		e := &RolloutError{Object: ref, Reason: "Failed", Message: res.Message}
+		if e.Pod, e.Container = failedJobPod(pods); e.Pod != "" {
+			e.Events = w.events(ctx, ns, "Pod", e.Pod)
+			e.LogTail = w.logTail(ctx, ns, e.Pod, e.Container, false)
+		} else {
+			e.Events = w.events(ctx, ns, live.GetKind(), live.GetName())
+		}
+		return e
 	}
 	return nil
 }
