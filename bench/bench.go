@@ -26,6 +26,9 @@ type Bench struct {
 	samples map[string]any // extra raw data for the JSON (events, outputs)
 	// profile is true when devloop accepts --profile-cpu.
 	profile bool
+	// profileEnv is true when devloop is the profiled wrapper
+	// (bench/profiled), which reads DEVLOOP_BENCH_CPUPROFILE.
+	profileEnv bool
 
 	mu         sync.Mutex
 	procs      []*Proc
@@ -190,14 +193,24 @@ func writeFile(path string, data []byte) (time.Time, error) {
 	return time.Now(), nil
 }
 
-// profileArgs returns --profile-cpu FILE when devloop supports it.
+// profileArgs returns --profile-cpu FILE when devloop supports it, or the
+// environment variable of the profiled wrapper as a pseudo-argument that
+// startDevloop turns into the process environment.
 func (b *Bench) profileArgs(scenario string) []string {
-	if !b.profile {
-		return nil
+	switch {
+	case b.profile:
+		return []string{"--profile-cpu", b.profilePath(scenario)}
+	case b.profileEnv:
+		return []string{profileEnvArg + b.profilePath(scenario)}
 	}
-	return []string{"--profile-cpu", b.profilePath(scenario)}
+	return nil
 }
 
+// profileEnvArg marks the pseudo-argument of profileArgs.
+const profileEnvArg = "\x00DEVLOOP_BENCH_CPUPROFILE="
+
 func (b *Bench) profilePath(scenario string) string {
-	return fmt.Sprintf("%s/bench/results/profiles/%s-%s.pprof", b.root, time.Now().Format("2006-01-02"), scenario)
+	dir := fmt.Sprintf("%s/bench/results/profiles", b.root)
+	_ = os.MkdirAll(dir, 0o755)
+	return fmt.Sprintf("%s/%s-%s.pprof", dir, time.Now().Format("2006-01-02"), scenario)
 }
