@@ -1,6 +1,15 @@
 // Package portforward forwards a stable local port to the newest Ready pod
 // behind a Kubernetes resource, following redeploys and pod restarts through
 // client-go's SPDY port-forward streams, in process.
+//
+// Design: the Forwarder owns its listener and speaks the port-forward
+// protocol itself over one SPDY connection per pod (an error and a data
+// stream per accepted local connection, as client-go's PortForwarder does).
+// Wrapping client-go's PortForwarder instead would bind a listener per pod
+// and need a second local hop to keep the user's port stable; owning the
+// listener keeps one socket for the forward's whole life, lets connections
+// accepted while no pod is Ready wait instead of being refused, and lets a
+// broken API server connection be re-dialed per connection.
 package portforward
 
 import (
