@@ -100,8 +100,13 @@ func TestEnvContainerdImport(t *testing.T) {
 	name := unique("devloop-test-import")
 	ref := k.buildImage(t, name, "v1", "FROM debian:bookworm-slim\nRUN echo "+name+" > /id\n")
 	full, _ := NormalizeRef(ref)
+	insp, err := k.engine.ImageInspect(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CRI plugin also names the image by its config digest (the engine's ID).
 	t.Cleanup(func() {
-		_ = k.env.Command(ctx, "ctr", "--address", cluster.ContainerdAddress, "-n", "k8s.io", "images", "rm", full).Run()
+		_ = k.env.Command(ctx, "ctr", "--address", cluster.ContainerdAddress, "-n", "k8s.io", "images", "rm", full, insp.ID).Run()
 	})
 
 	rep, err := d.Deliver(ctx, ref)
