@@ -141,7 +141,10 @@ func (p *pass) run(ctx context.Context, objs []*unstructured.Unstructured) error
 	if len(p.failed) > 0 {
 		return errPhase
 	}
-	if err := p.fetchLive(ctx, items); err != nil {
+	t0 := time.Now()
+	err := p.fetchLive(ctx, items)
+	p.a.log.Debug("listed live objects", zap.Int("objects", len(items)), zap.Duration("took", time.Since(t0)))
+	if err != nil {
 		p.failed = append(p.failed, &ObjectError{Ref: items[0].ref(), Err: err})
 		return errPhase
 	}
