@@ -32,9 +32,14 @@ type cycleResult struct {
 func (l *Loop) decide(cs watch.ChangeSet) work {
 	cfg := l.runner.Config()
 	pcs := plan.ChangeSet{Rescan: cs.Rescan}
+	paths := make([]string, 0, len(cs.Paths))
 	for _, c := range cs.Paths {
 		pcs.Changes = append(pcs.Changes, plan.Change{Path: c.Path, Removed: c.Removed, Dir: c.Dir})
+		paths = append(paths, c.Path)
 	}
+	// Every changed path goes to the hasher, decided or not: the next hash
+	// patches the last one with exactly these.
+	l.runner.NoteChanges(paths, cs.Rescan)
 	if l.layout == nil {
 		lay := layoutOf(cfg)
 		l.layout = &lay

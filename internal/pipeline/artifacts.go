@@ -54,7 +54,9 @@ func (r *Runner) Images() map[string]string {
 	defer r.mu.Unlock()
 	out := make(map[string]string, len(r.artifacts))
 	for img, st := range r.artifacts {
-		out[img] = st.ref
+		if st.ref != "" {
+			out[img] = st.ref
+		}
 	}
 	return out
 }
@@ -72,26 +74,21 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 
 	// Hash: the tag is the content.
 	ht := events.Start(r.sink, withPhase(base, events.PhaseHash))
-	bc, err := buildcontext.Load(a.ContextDir, a.DockerfilePath)
-	if err != nil {
-		ht.Fail(err)
-		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
-	}
-	sum, err := r.hasher.Hash(ctx, bc, buildcontext.Inputs{BuildArgs: a.BuildArgs, Target: a.Target, Platforms: choice.Platforms})
+	sum, err := r.hash(ctx, a, buildcontext.Inputs{BuildArgs: a.BuildArgs, Target: a.Target, Platforms: choice.Platforms})
 	if err != nil {
 		ht.Fail(err)
 		return false, false, fmt.Errorf("hashing %s: %w", a.Image, err)
 	}
 	tag := sum.Digest.Tag()
 	r.mu.Lock()
-	prev := r.artifacts[a.Image]
+	prev := *r.state(a.Image)
 	r.mu.Unlock()
 	reason := "first build in this session"
-	if prev != nil {
+	if prev.tag != "" {
 		reason = buildcontext.DiffSummary(prev.manifest, sum.Manifest, 5)
 	}
 	ht.Done(fmt.Sprintf("tag %s (%d files, %d read)", tag, len(sum.Manifest), sum.FilesRead))
-	if prev != nil && prev.tag == tag {
+	if prev.tag == tag {
 		// Same content as what this session already deployed: nothing to do.
 		r.remember(a.Image, tag, prev.ref, sum.Manifest)
 		return false, false, nil
@@ -220,7 +217,59 @@ func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.R
 func (r *Runner) remember(image, tag, ref string, m buildcontext.Manifest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.artifacts[image] = &artifactState{tag: tag, ref: ref, manifest: m}
+	st := r.state(image)
+	st.tag, st.ref, st.manifest = tag, ref, m
+}
+
+// state returns the artifact's state, creating it; r.mu must be held.
+func (r *Runner) state(image string) *artifactState {
+	st := r.artifacts[image]
+	if st == nil {
+		st = &artifactState{}
+		r.artifacts[image] = st
+	}
+	return st
+}
+
+// hash computes the artifact's content hash: patched from the last one with
+// the paths changed since when it can, else by walking the context. Paths
+// noted while hashing stay noted for the next time.
+func (r *Runner) hash(ctx context.Context, a config.Artifact, in buildcontext.Inputs) (buildcontext.Result, error) {
+	r.mu.Lock()
+	st := r.state(a.Image)
+	bc, prev, rescan := st.bc, st.hashed, st.rescan
+	changed := make([]string, 0, len(st.changed))
+	for p := range st.changed {
+		changed = append(changed, p)
+		if strings.HasSuffix(p, ".dockerignore") {
+			bc = nil // the ignore rules changed: reload them
+		}
+	}
+	r.mu.Unlock()
+
+	var err error
+	if bc == nil {
+		if bc, err = buildcontext.Load(a.ContextDir, a.DockerfilePath); err != nil {
+			return buildcontext.Result{}, err
+		}
+		prev = nil
+	}
+	var sum buildcontext.Result
+	if prev != nil && !rescan {
+		sum, err = r.hasher.Update(ctx, bc, *prev, changed, in)
+	} else {
+		sum, err = r.hasher.Hash(ctx, bc, in)
+	}
+	if err != nil {
+		return sum, err
+	}
+	r.mu.Lock()
+	st.bc, st.hashed, st.rescan = bc, &sum, false
+	for _, p := range changed {
+		delete(st.changed, p)
+	}
+	r.mu.Unlock()
+	return sum, nil
 }
 
 func withPhase(e events.Event, phase string) events.Event {

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,9 +74,16 @@ type Runner struct {
 
 // artifactState is what the Runner knows of an artifact from earlier passes.
 type artifactState struct {
-	tag      string
+	tag      string // the tag of the image deployed
 	ref      string // the reference deployed
 	manifest buildcontext.Manifest
+
+	// The last hash, patched by the paths changed since (dev loop) instead
+	// of walking the whole context again.
+	bc      *buildcontext.Context
+	hashed  *buildcontext.Result
+	changed map[string]bool // absolute paths changed since hashed
+	rescan  bool
 }
 
 // New connects to the Docker Engine, detects the cluster and how images
@@ -155,6 +164,31 @@ func (r *Runner) SetConfig(cfg *config.Config) {
 	r.cfg = cfg
 }
 
+// NoteChanges records paths changed since the last hash (the dev loop's
+// change sets), so the next hash of an artifact only looks at those. rescan
+// means events were lost: the next hashes walk the whole contexts.
+func (r *Runner) NoteChanges(paths []string, rescan bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.cfg.Build.Artifacts {
+		st := r.artifacts[a.Image]
+		if st == nil || st.hashed == nil {
+			continue
+		}
+		if rescan {
+			st.rescan = true
+		}
+		for _, p := range paths {
+			if p == a.DockerfilePath || isUnder(p, a.ContextDir) {
+				if st.changed == nil {
+					st.changed = map[string]bool{}
+				}
+				st.changed[p] = true
+			}
+		}
+	}
+}
+
 // Cluster is what detection found.
 func (r *Runner) Cluster() deliver.Cluster { return r.cluster }
 
@@ -190,6 +224,11 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	err = r.Deploy(ctx, images, &res)
 	res.Duration = time.Since(start)
 	return res, err
+}
+
+func isUnder(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func namespaceOr(ns, fallback string) string {
