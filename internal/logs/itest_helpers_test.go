@@ -79,13 +79,13 @@ func echoImages(t *testing.T, env *testenv.Env) (debian, scratch string) {
 			t.Fatal(err)
 		}
 		imp.Stdin = pipe
-		var stderr bytes.Buffer
-		save.Stderr, imp.Stderr = &stderr, &stderr
+		var stderr, impErr bytes.Buffer
+		save.Stderr, imp.Stderr = &stderr, &impErr
 		if err := save.Start(); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := imp.Output(); err != nil {
-			t.Fatalf("importing %s: %v\n%s%s", img, err, out, stderr.String())
+			t.Fatalf("importing %s: %v\n%s%s", img, err, out, impErr.String())
 		}
 		if err := save.Wait(); err != nil {
 			t.Fatalf("docker save %s: %v\n%s", img, err, stderr.String())
