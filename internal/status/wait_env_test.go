@@ -121,7 +121,7 @@ spec:
       template:
         spec:
           restartPolicy: Never
-          containers: [{name: n, image: IMAGE, command: ["true"]}]
+          containers: [{name: nightly, image: IMAGE, command: ["true"]}]
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -156,7 +156,7 @@ spec:
     metadata: {labels: {app: crash}}
     spec:
       terminationGracePeriodSeconds: 0
-      containers: [{name: app, image: IMAGE, imagePullPolicy: IfNotPresent, command: [sh, -c, "echo starting; echo fatal-config-missing; exit 3"]}]`,
+      containers: [{name: app, image: IMAGE, imagePullPolicy: IfNotPresent, command: [sh, -c, "echo starting; echo fatal-config-missing; sleep 1; exit 3"]}]`,
 			[]string{"CrashLoopBackOff"}, "fatal-config-missing", 45 * time.Second},
 		{"imagepull", fmt.Sprintf(`
 apiVersion: v1

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +29,10 @@ type WaiterOptions struct {
 	// ClaimGrace is how long a PersistentVolumeClaim may stay Pending with a
 	// provisioning or binding warning before failing; default 5s.
 	ClaimGrace time.Duration
+	// Settle is how long a workload's containers must have been ready
+	// before it counts as ready (a crashing container looks ready for a
+	// moment); default 2s.
+	Settle time.Duration
 	// LogLines is the length of the log tail; default 20.
 	LogLines int
 	// Events is the number of recent events shown; default 10.
@@ -57,6 +62,9 @@ func NewWaiter(dyn dynamic.Interface, mapper meta.RESTMapper, core kubernetes.In
 	}
 	if opts.ClaimGrace <= 0 {
 		opts.ClaimGrace = 5 * time.Second
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = 2 * time.Second
 	}
 	if opts.LogLines <= 0 {
 		opts.LogLines = 20
@@ -180,13 +188,22 @@ func (w *Waiter) check(ctx context.Context, o *unstructured.Unstructured, st *wa
 		// The API server may be restarting: report, keep polling.
 		return ObjectStatus{Ref: ref, Status: string(kstatus.UnknownStatus), Message: err.Error()}, nil
 	}
-	res, err := kstatus.Compute(live)
+	res, err := compute(live)
 	if err != nil {
 		return ObjectStatus{Ref: ref, Status: string(kstatus.UnknownStatus), Message: err.Error()}, nil
 	}
 	s := ObjectStatus{Ref: ref, Status: string(res.Status), Message: res.Message}
 	if s.Ready() {
-		return s, nil
+		if !podOwners[live.GetKind()] {
+			return s, nil
+		}
+		// A crashing container can look ready for a moment: the pods must
+		// have settled, and have no problem.
+		settled, err := w.settled(ctx, ref, live, st)
+		if err != nil || settled {
+			return s, err
+		}
+		return ObjectStatus{Ref: ref, Status: string(kstatus.InProgressStatus), Message: "waiting for pods to settle"}, nil
 	}
 	if rerr := w.diagnose(ctx, ref, live, res, st); rerr != nil {
 		return s, rerr
@@ -235,13 +252,7 @@ func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstr
 		if prob == nil {
 			continue
 		}
-		e := &RolloutError{Object: ref, Pod: p.Name, Container: prob.Container, Reason: prob.Reason, Message: prob.Message}
-		e.Events = w.events(ctx, ns, "Pod", p.Name)
-		e.LogTail = w.logTail(ctx, ns, p.Name, prob.Container, prob.Previous)
-		if imageReasons[prob.Reason] || prob.Reason == "Unschedulable" {
-			e.LogTail = nil // the container never ran
-		}
-		return e
+		return w.podError(ctx, ref, p, prob)
 	}
 	if res.Status == kstatus.FailedStatus {
 		e := &RolloutError{Object: ref, Reason: "Failed", Message: res.Message}
@@ -287,4 +298,67 @@ func (w *Waiter) checkClaim(ctx context.Context, ref Ref, ns, name string, st *w
 func IsRolloutError(err error) bool {
 	var re *RolloutError
 	return errors.As(err, &re)
+}
+
+// podOwners are the kinds whose readiness is checked again on their pods.
+var podOwners = map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true, "Pod": true}
+
+// compute is kstatus's status, except that a Job is ready only once Complete
+// (kstatus calls a running Job Current).
+func compute(live *unstructured.Unstructured) (*kstatus.Result, error) {
+	res, err := kstatus.Compute(live)
+	if err != nil || res.Status != kstatus.CurrentStatus || live.GetKind() != "Job" {
+		return res, err
+	}
+	conds, _, _ := unstructured.NestedSlice(live.Object, "status", "conditions")
+	for _, c := range conds {
+		if cm, ok := c.(map[string]interface{}); ok && cm["type"] == "Complete" && cm["status"] == "True" {
+			return res, nil
+		}
+	}
+	return &kstatus.Result{Status: kstatus.InProgressStatus, Message: res.Message}, nil
+}
+
+// settled checks the current pods of a ready workload: a problem fails the
+// rollout; a container that is not ready, or ready for less than Settle, is
+// not settled yet.
+func (w *Waiter) settled(ctx context.Context, ref Ref, live *unstructured.Unstructured, st *waitState) (bool, error) {
+	pods, err := w.currentPods(ctx, live)
+	if err != nil {
+		return false, nil
+	}
+	settled := true
+	for i := range pods {
+		p := &pods[i]
+		if p.Status.Phase == "Succeeded" {
+			continue
+		}
+		if prob := diagnosePod(p, st.since, w.opts.Graces); prob != nil {
+			return false, w.podError(ctx, ref, p, prob)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if !cs.Ready || cs.State.Running == nil {
+				settled = false
+				continue
+			}
+			// startedAt has a resolution of seconds and the kubelet reports
+			// with a delay: only a container running for a while is settled
+			// by its own clock.
+			longAgo := time.Since(cs.State.Running.StartedAt.Time) > 10*time.Second
+			if !longAgo && st.since("ready/"+string(p.UID)+"/"+cs.Name) < w.opts.Settle {
+				settled = false
+			}
+		}
+	}
+	return settled, nil
+}
+
+// podError builds the RolloutError of a pod's problem.
+func (w *Waiter) podError(ctx context.Context, ref Ref, p *corev1.Pod, prob *podProblem) error {
+	e := &RolloutError{Object: ref, Pod: p.Name, Container: prob.Container, Reason: prob.Reason, Message: prob.Message}
+	e.Events = w.events(ctx, p.Namespace, "Pod", p.Name)
+	if !imageReasons[prob.Reason] && prob.Reason != "Unschedulable" { // else the container never ran
+		e.LogTail = w.logTail(ctx, p.Namespace, p.Name, prob.Container, prob.Previous)
+	}
+	return e
 }
