@@ -50,11 +50,15 @@ func diagnosePod(pod *corev1.Pod, since func(key string) time.Duration, g Graces
 				return &podProblem{Reason: w.Reason, Message: w.Message, Container: cs.Name}
 			}
 		}
-		// Terminated with an error and restarting (a second crash: the
-		// first may be a dependency not ready yet).
-		if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 && cs.RestartCount >= 2 &&
-			pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
-			return &podProblem{Reason: "CrashLoopBackOff", Message: crashMessage(cs, ""), Container: cs.Name, Previous: true}
+		// Terminated with an error and restarting: fail at the first crash
+		// rather than after the kubelet's back-off.
+		if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				return &podProblem{Reason: "Error", Message: fmt.Sprintf("exited with code %d (%s), restarting", t.ExitCode, t.Reason), Container: cs.Name}
+			}
+			if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 && cs.RestartCount >= 1 {
+				return &podProblem{Reason: "Error", Message: crashMessage(cs, ""), Container: cs.Name, Previous: true}
+			}
 		}
 	}
 	for _, c := range pod.Status.Conditions {

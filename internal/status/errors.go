@@ -47,7 +47,8 @@ type RolloutError struct {
 	Container string
 	// Reason is short: CrashLoopBackOff, ImagePullBackOff, ErrImagePull,
 	// ErrImageNeverPull, InvalidImageName, JobFailed, Unschedulable,
-	// ClaimNotBound, CreateContainerConfigError, Failed.
+	// ClaimNotBound, CreateContainerConfigError, Failed, Error (a container
+	// that exited with an error and is restarting).
 	Reason  string
 	Message string
 	// Events are the pod's (or claim's) recent events, oldest first.

@@ -157,7 +157,7 @@ spec:
     spec:
       terminationGracePeriodSeconds: 0
       containers: [{name: app, image: IMAGE, imagePullPolicy: IfNotPresent, command: [sh, -c, "echo starting; echo fatal-config-missing; sleep 1; exit 3"]}]`,
-			[]string{"CrashLoopBackOff"}, "fatal-config-missing", 45 * time.Second},
+			[]string{"CrashLoopBackOff", "Error"}, "fatal-config-missing", 15 * time.Second},
 		{"imagepull", fmt.Sprintf(`
 apiVersion: v1
 kind: Pod
