@@ -16,6 +16,7 @@ IMAGES_DIR=${ENV_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/images
 ROOTFS_CACHE=${CACHE:-$HOME/.cache/devloop-env}/rootfs
 DEBIAN_MIRROR=http://deb.debian.org/debian
 GO_ARM64_TOOLCHAIN=golang.org/toolchain@v0.0.1-go1.26.8.linux-arm64
+GO_ARM64_TOOLCHAIN_NAME=go1.26.8.linux-arm64
 
 rootfs_tar() {
 	echo "$ROOTFS_CACHE/debian-bookworm-$1.tar"
@@ -55,12 +56,23 @@ images_rootfs_start() {
 	done
 }
 
+# go_arm64_root prints a GOROOT of the arm64 Go toolchain, copied once from the
+# module cache (golang.org/toolchain) with the executable bits that the go
+# command itself sets when it switches toolchains (bin/ and pkg/tool/).
 go_arm64_root() {
-	local dir
-	dir=$(cd / && GOTOOLCHAIN=local GOFLAGS= go mod download -json "$GO_ARM64_TOOLCHAIN" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	[ -n "$dir" ] && [ -x "$dir/bin/go" ] || return 1
-	echo "$dir"
+	local dir root=$CACHE/goroot-$GO_ARM64_TOOLCHAIN_NAME
+	if [ ! -x "$root/bin/go" ]; then
+		dir=$(cd / && GOTOOLCHAIN=local GOFLAGS= go mod download -json "$GO_ARM64_TOOLCHAIN" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[ -n "$dir" ] && [ -f "$dir/bin/go" ] || return 1
+		rm -rf "$root.tmp"
+		cp -r "$dir" "$root.tmp"
+		chmod -R u+w "$root.tmp"
+		find "$root.tmp/bin" "$root.tmp/pkg/tool" -type f -exec chmod 0755 {} +
+		rm -rf "$root"
+		mv "$root.tmp" "$root"
+	fi
+	echo "$root"
 }
 
 registry_has() {
