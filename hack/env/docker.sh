@@ -195,13 +195,20 @@ buildkitd_down() {
 # builder_up registers buildkitd as the buildx remote builder $BUILDER_MULTI,
 # recreating it when it points elsewhere; the engine's builder stays default.
 builder_up() {
-	local want="unix://$BUILDKIT_SOCK" log=$LOGS/buildx.log
-	if ! docker buildx inspect "$BUILDER_MULTI" 2>/dev/null | grep -q "Endpoint: *$want\$"; then
+	local want="unix://$BUILDKIT_SOCK" log=$LOGS/buildx.log info
+	info=$(docker buildx inspect "$BUILDER_MULTI" 2>/dev/null || true)
+	if ! grep -q "Endpoint: *$want\$" <<<"$info"; then
 		docker buildx rm "$BUILDER_MULTI" >>"$log" 2>&1 || true
 		docker buildx create --name "$BUILDER_MULTI" --driver remote "$want" >>"$log" 2>&1 ||
 			die "docker buildx create $BUILDER_MULTI" "$log"
+		info=
 	fi
-	docker buildx inspect --bootstrap "$BUILDER_MULTI" >>"$log" 2>&1 ||
-		die "builder $BUILDER_MULTI does not answer" "$log"
-	docker buildx use default >>"$log" 2>&1 || die "docker buildx use default" "$log"
+	if ! grep -q "Status: *running" <<<"$info"; then
+		docker buildx inspect --bootstrap "$BUILDER_MULTI" >>"$log" 2>&1 ||
+			die "builder $BUILDER_MULTI does not answer" "$log"
+	fi
+	# The engine's own builder (docker driver) stays the default.
+	if grep -qs '"Name":"[^"]' "$DOCKER_CONFIG_DIR/buildx/current"; then
+		docker buildx use default >>"$log" 2>&1 || die "docker buildx use default" "$log"
+	fi
 }

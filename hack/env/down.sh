@@ -7,7 +7,11 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=docker.sh
 source "$ENV_ROOT/docker.sh"
-if [ -f "$ENV_ROOT/cluster.sh" ]; then
+# DEVLOOP_ENV_SKIP_CLUSTER=1 stops the Docker half only and leaves the
+# cluster's processes, mounts and sockets alone.
+whole=true
+[ -z "${DEVLOOP_ENV_SKIP_CLUSTER:-}" ] || whole=false
+if $whole && [ -f "$ENV_ROOT/cluster.sh" ]; then
 	# shellcheck source=/dev/null
 	source "$ENV_ROOT/cluster.sh"
 	step "cluster"
@@ -28,12 +32,17 @@ dockerd_down
 done_step
 
 step "mounts, sockets and pid files"
-unmount_under "$STATE" "$RUN"
-for pidfile in "$RUN"/*.pid; do
-	[ -e "$pidfile" ] || continue
-	kill -0 "$(cat "$pidfile")" 2>/dev/null || rm -f "$pidfile"
-done
-find "$RUN" -type s -delete 2>/dev/null || true
+if $whole; then
+	unmount_under "$STATE" "$RUN"
+	for pidfile in "$RUN"/*.pid; do
+		[ -e "$pidfile" ] || continue
+		kill -0 "$(cat "$pidfile")" 2>/dev/null || rm -f "$pidfile"
+	done
+	find "$RUN" -type s -delete 2>/dev/null || true
+else
+	unmount_under "$DOCKER_DATA" "$DOCKER_EXEC" "$BUILDKIT_ROOT" "$BUILDKIT_RUN"
+	rm -f "$DOCKER_SOCK" "$BUILDKIT_SOCK"
+fi
 rm -rf "$DOCKER_EXEC" "$BUILDKIT_RUN"
 if ip link show docker0 >/dev/null 2>&1; then
 	ip link delete docker0 2>/dev/null || true
