@@ -166,6 +166,14 @@ func TestRenderMissingPath(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	objs := renderTestApp(t, "")
+	// Every rendered object can be copied (numbers decoded as client-go does).
+	var all []*unstructured.Unstructured
+	for _, o := range objs {
+		all = append(all, o)
+	}
+	if got := Redact(all); len(got) != len(all) {
+		t.Fatalf("Redact returned %d objects", len(got))
+	}
 	secret := objs["Secret"]
 	red := Redact([]*unstructured.Unstructured{secret, objs["ConfigMap"]})
 	data, _, _ := unstructured.NestedStringMap(red[0].Object, "data")
