@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"sync"
+	"time"
 )
 
 // JSON writes one JSON object per line.
@@ -17,6 +18,9 @@ func NewJSON(w io.Writer) *JSON { return &JSON{enc: json.NewEncoder(w)} }
 
 // Emit writes e as one line; a write error is dropped (the reader went away).
 func (j *JSON) Emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_ = j.enc.Encode(e)

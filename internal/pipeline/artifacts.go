@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -98,9 +99,13 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 	if r.opts.Builder != "" {
 		builderName = r.opts.Builder
 	}
-	binfo, err := r.builder.Inspect(ctx, builderName)
-	if err != nil {
-		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+	// Only several platforms depend on what the builder can do; skip the
+	// `buildx inspect` round trip otherwise.
+	var binfo build.BuilderInfo
+	if len(choice.Platforms) > 1 {
+		if binfo, err = r.builder.Inspect(ctx, builderName); err != nil {
+			return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+		}
 	}
 	registry, registryFromCluster := r.cfg.Registry, r.cfg.Registry
 	if r.cluster.Registry != "" {
@@ -139,8 +144,8 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 		r.log.Debug("presence check failed; delivering", zap.Error(err))
 	}
 	if present {
-		events.Start(r.sink, withPhase(base, events.PhaseBuild)).Skip(ref + " is already in the cluster (" + r.deliverer.Method() + ")")
-		events.Start(r.sink, withPhase(base, events.PhaseDeliver)).Skip("already in the cluster")
+		skip(r.sink, withPhase(base, events.PhaseBuild), ref+" is already in the cluster ("+r.deliverer.Method()+")")
+		skip(r.sink, withPhase(base, events.PhaseDeliver), "already in the cluster")
 		r.remember(a.Image, req.Tag, ref, m)
 		return false, false, nil
 	}
@@ -208,8 +213,8 @@ func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.R
 	if digest != "" {
 		ref = registryFromCluster + "/" + a.Image + "@" + digest
 	}
-	events.Start(r.sink, withPhase(events.Event{Artifact: a.Image, Image: ref}, events.PhaseDeliver)).
-		Skip("the cluster pulls " + ref + " from the registry")
+	skip(r.sink, withPhase(events.Event{Artifact: a.Image, Image: ref}, events.PhaseDeliver),
+		"the cluster pulls "+ref+" from the registry")
 	r.remember(a.Image, req.Tag, ref, m)
 	return built, false, nil
 }
@@ -270,6 +275,12 @@ func (r *Runner) hash(ctx context.Context, a config.Artifact, in buildcontext.In
 	}
 	r.mu.Unlock()
 	return sum, nil
+}
+
+// skip reports a phase that had nothing to do.
+func skip(s events.Sink, e events.Event, message string) {
+	e.Time, e.Status, e.Message = time.Now(), events.StatusSkipped, message
+	s.Emit(e)
 }
 
 func withPhase(e events.Event, phase string) events.Event {
