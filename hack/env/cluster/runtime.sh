@@ -26,7 +26,7 @@ _kc_forget_stale() {
 _kc_shim_pids() {
 	local p cmd
 	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		case $cmd in
 		*containerd-shim*" -address $CONTAINERD_SOCK"*) echo "${p#/proc/}" ;;
 		esac
@@ -86,7 +86,7 @@ _kc_cni_iptables_clean() {
 	iptables-save -t nat 2>/dev/null | grep '^-A ' | grep -F "\\\"$KC_CNI_NET\\\"" | sed 's/^-A /-D /' |
 		while IFS= read -r rule; do
 			eval "iptables -w -t nat $rule" 2>/dev/null || true
-		done
+		done || true
 	save=$(iptables-save -t nat 2>/dev/null)
 	for chain in $(printf '%s\n' "$save" | sed -n 's/^:\(CNI-[^ ]*\) .*/\1/p'); do
 		case $chain in CNI-HOSTPORT-*) continue ;; esac
