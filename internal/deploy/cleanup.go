@@ -63,6 +63,17 @@ func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions)
 			res.Kept = append(res.Kept, r)
 		case isNamespace(r) && !inv.createdNamespace(r.Name):
 			res.Kept = append(res.Kept, r)
+		case isNamespace(r) && opts.KeepPVCs:
+			// Deleting a namespace deletes its claims: keep it while it holds any.
+			has, err := a.hasClaims(ctx, r.Name)
+			if err != nil {
+				return res, fmt.Errorf("deleting %q: %w", config, err)
+			}
+			if has {
+				res.Kept = append(res.Kept, r)
+			} else {
+				namespaces = append(namespaces, r)
+			}
 		case isNamespace(r):
 			namespaces = append(namespaces, r)
 		default:
@@ -192,4 +203,16 @@ func has(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+var pvcGVR = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
+
+// hasClaims reports whether a namespace holds PersistentVolumeClaims (those
+// of StatefulSets' volumeClaimTemplates included).
+func (a *Applier) hasClaims(ctx context.Context, namespace string) (bool, error) {
+	l, err := a.dyn.Resource(pvcGVR).Namespace(namespace).List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("listing the claims of namespace %s: %w", namespace, err)
+	}
+	return len(l.Items) > 0, nil
 }
