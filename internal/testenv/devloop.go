@@ -57,9 +57,10 @@ func Binary(t testing.TB) string {
 }
 
 // CopyExample copies examples/<name> into a temporary directory and renames
-// its configuration (metadata.name) to a unique name, so that tests running
-// at the same time never share objects. It returns the directory and the
-// new name.
+// its configuration (metadata.name) and the namespace of its dev overlay
+// (k8s/overlays/dev: the kustomization's namespace and its Namespace object)
+// to one unique name, so that tests running at the same time never share
+// objects. It returns the directory and the new name (also the namespace).
 func CopyExample(t testing.TB, name string) (dir, configName string) {
 	t.Helper()
 	src := filepath.Join(RepoRoot(t), "examples", name)
@@ -99,6 +100,20 @@ func CopyExample(t testing.TB, name string) (dir, configName string) {
 	b = re.ReplaceAll(b, []byte("${1}"+configName))
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
 		t.Fatalf("testenv: %v", err)
+	}
+	overlay := filepath.Join(dir, "k8s", "overlays", "dev")
+	for file, re := range map[string]*regexp.Regexp{
+		"kustomization.yaml": regexp.MustCompile(`(?m)^(namespace:\s*)\S+`),
+		"namespace.yaml":     regexp.MustCompile(`(?m)^(\s+name:\s*)\S+`),
+	} {
+		p := filepath.Join(overlay, file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if err := os.WriteFile(p, re.ReplaceAll(b, []byte("${1}"+configName)), 0o644); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
 	}
 	return dir, configName
 }
