@@ -219,26 +219,10 @@ _kc_node_up() {
 		-class "$KC_STORAGE_CLASS" -name "$KC_PROVISIONER"
 }
 
-# _kc_apt PKG...: install the Debian packages that are missing. (lib.sh's
-# apt_ensure stops under pipefail when dpkg-query has never heard of one.)
-_kc_apt() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	if [ ! -f "$STATE/.apt-updated" ] || [ -n "$(find "$STATE/.apt-updated" -mmin +1440 2>/dev/null)" ]; then
-		apt-get update >>"$LOGS/apt.log" 2>&1 || die "apt-get update" "$LOGS/apt.log"
-		touch "$STATE/.apt-updated"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOGS/apt.log" 2>&1 ||
-		die "apt-get install ${missing[*]}" "$LOGS/apt.log"
-}
-
 # cluster_up: see the header.
 cluster_up() {
 	step "cluster: packages"
-	_kc_apt containerd runc containernetworking-plugins iptables conntrack socat etcd-server \
+	apt_ensure containerd runc containernetworking-plugins iptables conntrack socat etcd-server \
 		openssl curl bind9-dnsutils iproute2
 	done_step
 

@@ -118,7 +118,8 @@ wait_for() {
 apt_ensure() {
 	local missing=() p installed
 	# One dpkg-query for all: a warm env-up must stay fast.
-	installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+	# dpkg-query fails for a package never installed: that is not an error here.
+	installed=" $({ dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null || true; } |
 		awk '/install ok installed$/ { print $1 }' | tr '\n' ' ') "
 	for p in "$@"; do
 		[[ $installed == *" $p "* ]] || missing+=("$p")
