@@ -51,6 +51,10 @@ demo: ## Bring up what is missing, build devloop, deploy examples/notes and show
 bench: ## Measure the inner loop against baselines (BENCH_QUICK=1 for a short run)
 	hack/bench.sh
 
+.PHONY: soak
+soak: build ## 300 edit cycles under devloop dev; RSS, fds and versions checked (DEVLOOP_SOAK_CYCLES=N)
+	$(WITH_ENV) DEVLOOP_SOAK=1 $(GO) test -count=1 -timeout 120m -v ./test/soak/
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 60s)
 	hack/fuzz.sh $${FUZZTIME:-60s}

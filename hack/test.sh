@@ -34,6 +34,9 @@ make -s build
 section "go test -race (unit, integration, end-to-end)"
 go test -race -count=1 -timeout 50m ./...
 
+section "fault injection (stops and restarts shared daemons: one package at a time)"
+DEVLOOP_FAULTS=1 go test -race -count=1 -p 1 -timeout 20m ./test/faults/
+
 section "fuzz (short)"
 hack/fuzz.sh "${FUZZTIME:-5s}"
 
