@@ -36,8 +36,13 @@ func attach(ctx context.Context, g *globalOptions, cfg *config.Config, kc *kube.
 			return fmt.Errorf("devloop's label selector: %w", err)
 		}
 		s := logs.New(kc.Clientset, g.log.Named("logs"))
+		// With -o json, stdout carries only events: pod logs go to stderr.
+		w := g.streams.Out
+		if g.Output == "json" {
+			w = g.streams.Err
+		}
 		eg.Go(func() error {
-			return s.Run(ctx, logs.Options{Namespaces: namespacesOf(objs), Selector: sel}, g.streams.Out)
+			return s.Run(ctx, logs.Options{Namespaces: namespacesOf(objs), Selector: sel}, w)
 		})
 	}
 	if o.PortForward {
