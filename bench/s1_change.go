@@ -45,9 +45,6 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 	if err := b.warmStart(ctx, f); err != nil {
 		b.res.errorf("warm", "%v", err)
 	}
-	if err := b.buildBaseline(ctx, f); err != nil {
-		b.res.errorf("change", "baseline: %v", err)
-	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	if _, out, err := b.cmd(dctx, f.dir, b.devloop, "delete", "--data"); err != nil {
@@ -81,6 +78,10 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 	}
 	var raw []sample
 	defer func() { b.samples["change.samples"] = raw }()
+	bl, err := b.newBaseline(f)
+	if err != nil {
+		return err
+	}
 	n := b.reps(7, 3)
 	for i := 0; i < n; i++ {
 		from := p.Len()
@@ -119,51 +120,73 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 		overhead.Samples = append(overhead.Samples, tot-phaseSum(evs, "build")-phaseSum(evs, "deliver")-phaseSum(evs, "status"))
 		raw = append(raw, sample{Version: v, Save: save.Format(time.RFC3339Nano), TotalMs: tot, Events: evs})
 		fmt.Fprintf(os.Stderr, "    edit %d: %s to served (cycle %dms)\n", i, time.Duration(tot*1e6).Round(time.Millisecond), end.DurationMs)
+		if err := b.baselineRep(ctx, bl, i); err != nil {
+			b.res.errorf("change", "baseline %d: %v", i, err)
+		}
 		time.Sleep(time.Second)
 	}
 	return nil
 }
 
-// buildBaseline is the work itself: the raw `docker buildx build --load` of
-// the same kind of edit and the raw import into the cluster's containerd.
-func (b *Bench) buildBaseline(ctx context.Context, f *notesFixture) error {
-	const sc = "change"
-	var (
-		bx   = b.res.add(sc, "baseline: docker buildx build --load", "ms", nil)
-		save = b.res.add(sc, "baseline: docker save", "ms", nil)
-		imp  = b.res.add(sc, "baseline: ctr images import", "ms", nil)
-	)
-	sock := os.Getenv("DEVLOOP_CONTAINERD_SOCK")
-	tar := filepath.Join(f.dir, "baseline.tar")
-	n := b.reps(5, 2)
-	for i := 0; i < n; i++ {
-		if _, err := f.setVersion(fmt.Sprintf("baseline-%s-%d-%d", b.id, i, time.Now().UnixNano()%1e6)); err != nil {
-			return err
-		}
-		ref := fmt.Sprintf("bench-baseline-web-%s:%d", b.id, i)
-		b.image(ref)
-		d, _, err := b.cmd(ctx, f.dir, "docker", "buildx", "build", "--load", "-t", ref, "web")
-		if err != nil {
-			return err
-		}
-		bx.Samples = append(bx.Samples, ms(d))
-		if sock == "" {
-			continue
-		}
-		d, _, err = b.cmd(ctx, f.dir, "docker", "save", "-o", tar, ref)
-		if err != nil {
-			return err
-		}
-		save.Samples = append(save.Samples, ms(d))
-		d, _, err = b.cmd(ctx, f.dir, "ctr", "-a", sock, "-n", "k8s.io", "images", "import", tar)
-		if err != nil {
-			return err
-		}
-		imp.Samples = append(imp.Samples, ms(d))
-		_ = os.Remove(tar)
+// baseline is the work itself, measured right after each devloop edit
+// under the same load: the raw `docker buildx build --load` of the same
+// kind of edit in a separate copy of web/, `docker save` and the raw
+// `ctr images import` into the cluster's containerd.
+type baseline struct {
+	dir            string
+	bx, save, imp  *Metric
+	containerdSock string
+}
+
+func (b *Bench) newBaseline(f *notesFixture) (*baseline, error) {
+	dir, err := b.tempDir("baseline")
+	if err != nil {
+		return nil, err
 	}
-	if sock == "" {
+	if err := copyTree(filepath.Join(f.dir, "web"), dir); err != nil {
+		return nil, fmt.Errorf("copying web: %w", err)
+	}
+	const sc = "change"
+	bl := &baseline{
+		dir:            dir,
+		bx:             b.res.add(sc, "baseline: docker buildx build --load", "ms", nil),
+		save:           b.res.add(sc, "baseline: docker save", "ms", nil),
+		imp:            b.res.add(sc, "baseline: ctr images import", "ms", nil),
+		containerdSock: os.Getenv("DEVLOOP_CONTAINERD_SOCK"),
+	}
+	if bl.containerdSock == "" {
 		b.res.errorf(sc, "DEVLOOP_CONTAINERD_SOCK is not set: no ctr import baseline")
 	}
+	return bl, nil
+}
+
+func (b *Bench) baselineRep(ctx context.Context, bl *baseline, i int) error {
+	v := fmt.Sprintf("baseline-%s-%d-%d", b.id, i, time.Now().UnixNano()%1e6)
+	src := fmt.Sprintf("package main\n\nconst Version = %q\n", v)
+	if _, err := writeFile(filepath.Join(bl.dir, "version.go"), []byte(src)); err != nil {
+		return err
+	}
+	ref := fmt.Sprintf("bench-baseline-web-%s:%d", b.id, i)
+	b.image(ref)
+	d, _, err := b.cmd(ctx, bl.dir, "docker", "buildx", "build", "--load", "-t", ref, ".")
+	if err != nil {
+		return err
+	}
+	bl.bx.Samples = append(bl.bx.Samples, ms(d))
+	if bl.containerdSock == "" {
+		return nil
+	}
+	tar := bl.dir + ".tar"
+	defer os.Remove(tar)
+	d, _, err = b.cmd(ctx, "", "docker", "save", "-o", tar, ref)
+	if err != nil {
+		return err
+	}
+	bl.save.Samples = append(bl.save.Samples, ms(d))
+	d, _, err = b.cmd(ctx, "", "ctr", "-a", bl.containerdSock, "-n", "k8s.io", "images", "import", tar)
+	if err != nil {
+		return err
+	}
+	bl.imp.Samples = append(bl.imp.Samples, ms(d))
 	return nil
 }
