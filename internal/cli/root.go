@@ -33,11 +33,15 @@ type globalOptions struct {
 	Output        string
 	Verbose       bool
 	AllowContexts []string
+	CPUProfile    string
+	PprofAddr     string
 
 	streams Streams
 	log     *zap.Logger
 	// stop restores default signal handling: a second Ctrl-C exits at once.
 	stop context.CancelFunc
+	// profiling is what --cpu-profile and --pprof-addr started.
+	profiling profiling
 }
 
 // Run executes the command line and returns the process exit code.
@@ -49,6 +53,7 @@ func Run(ctx context.Context, stop context.CancelFunc, args []string, streams St
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
 	err := root.ExecuteContext(ctx)
+	stopProfiling(g)
 	if g.log != nil {
 		_ = g.log.Sync()
 	}
@@ -83,7 +88,7 @@ Configuration lives in devloop.yaml (see the reference devloop.yaml in the repos
 				return usageErrorf("--output must be text or json, not %q", g.Output)
 			}
 			g.log = newLogger(g.streams.Err, g.Verbose)
-			return nil
+			return startProfiling(g)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
@@ -94,6 +99,9 @@ Configuration lives in devloop.yaml (see the reference devloop.yaml in the repos
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json (one event per line)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log debug details to stderr")
 	pf.StringArrayVar(&g.AllowContexts, "allow-context", nil, "allow deploying to this non-local kube context (repeatable)")
+	pf.StringVar(&g.CPUProfile, "cpu-profile", "", "write a CPU profile of devloop to this file (go tool pprof)")
+	pf.StringVar(&g.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
+	_ = pf.MarkHidden("pprof-addr")
 
 	root.AddCommand(
 		newVersionCmd(g),
