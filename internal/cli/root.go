@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -58,16 +57,11 @@ func Run(ctx context.Context, stop context.CancelFunc, args []string, streams St
 		_ = g.log.Sync()
 	}
 	if err != nil {
-		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(streams.Err, "Error:", err)
-		}
+		fmt.Fprintln(streams.Err, "Error:", err)
 		return ExitCode(err)
 	}
 	return ExitOK
 }
-
-// errSilent marks an error already reported to the user.
-var errSilent = errors.New("reported") //nolint:gochecknoglobals // sentinel
 
 func newRootCmd(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
