@@ -63,11 +63,13 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				deliver = b.res.add(sc, label+": deliver", "ms", nil)
 				bytesM  = b.res.add(sc, label+": bytes moved", "MB", nil)
 				wall    = b.res.add(sc, label+": devloop build wall", "ms", nil)
+				pull    *Metric
 			)
 			if p.registry != "" {
 				build.Name = label + ": build+push"
 				deliver.Name = label + ": deliver (pull happens at deploy)"
-				bytesM.Name = label + ": registry storage growth"
+				bytesM.Name, bytesM.Unit = label+": registry storage growth (bytes pushed)", "KB"
+				pull = b.res.add(sc, label+": pull into the cluster's containerd (ctr pull)", "ms", nil)
 			}
 			cfgFile := fmt.Sprintf("devloop-%s-%s.yaml", size, p.name)
 			for i := 0; i <= n; i++ {
@@ -99,7 +101,12 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				build.Samples = append(build.Samples, phaseSum(evs, "build"))
 				deliver.Samples = append(deliver.Samples, phaseSum(evs, "deliver"))
 				if p.registry != "" {
-					bytesM.Samples = append(bytesM.Samples, float64(dirSize(regDir)-before)/1e6)
+					bytesM.Samples = append(bytesM.Samples, float64(dirSize(regDir)-before)/1e3)
+					if d, err := b.pullIntoCluster(ctx, evs); err != nil {
+						b.res.errorf(sc, "%s: %v", label, err)
+					} else {
+						pull.Samples = append(pull.Samples, d)
+					}
 				} else {
 					var by int64
 					for _, e := range evs {
@@ -130,4 +137,28 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// pullIntoCluster pulls the reference devloop pushed into the cluster's
+// containerd, as the kubelet would at deploy time, and returns the time.
+func (b *Bench) pullIntoCluster(ctx context.Context, evs []Event) (float64, error) {
+	sock := os.Getenv("DEVLOOP_CONTAINERD_SOCK")
+	if sock == "" {
+		return 0, fmt.Errorf("DEVLOOP_CONTAINERD_SOCK is not set")
+	}
+	ref := ""
+	for _, e := range evs {
+		if e.Phase == "deliver" && e.Image != "" {
+			ref = e.Image
+		}
+	}
+	if ref == "" {
+		return 0, fmt.Errorf("no pushed reference in devloop's events")
+	}
+	b.image(ref)
+	d, _, err := b.cmd(ctx, "", "ctr", "-a", sock, "-n", "k8s.io", "images", "pull", "--plain-http", ref)
+	if err != nil {
+		return 0, err
+	}
+	return ms(d), nil
 }
