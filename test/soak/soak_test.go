@@ -1,0 +1,122 @@
+// Package soak runs `devloop dev` through many edit cycles in a row and
+// checks that it neither leaks nor drifts: every cycle serves the version
+// just written, and the process's resident memory, open file descriptors and
+// threads at the end stay close to what they were after the first 10 cycles.
+// It runs only with DEVLOOP_SOAK=1 (make soak); DEVLOOP_SOAK_CYCLES sets the
+// number of cycles (default 300).
+package soak
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/devloop-dev/devloop/internal/testenv"
+	"github.com/devloop-dev/devloop/test/faults/devproc"
+)
+
+const (
+	warmup       = 10   // cycles before the baseline sample
+	rssTolerance = 0.10 // end RSS at most 10% above the baseline
+	fdTolerance  = 4    // open descriptors beyond the baseline
+	cycleTimeout = 4 * time.Minute
+)
+
+func cycles(t *testing.T) int {
+	s := os.Getenv("DEVLOOP_SOAK_CYCLES")
+	if s == "" {
+		return 300
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= warmup {
+		t.Fatalf("DEVLOOP_SOAK_CYCLES=%q: want a number above %d", s, warmup)
+	}
+	return n
+}
+
+func TestSoak(t *testing.T) {
+	if os.Getenv("DEVLOOP_SOAK") != "1" {
+		t.Skip("the soak runs for a long time; set DEVLOOP_SOAK=1 (make soak)")
+	}
+	env := testenv.Require(t)
+	n := cycles(t)
+	dir, ns := testenv.CopyExample(t, "notes")
+	port := devproc.FreePort(t)
+	devproc.SetLocalPort(t, dir, port)
+	url := fmt.Sprintf("http://127.0.0.1:%d/version", port)
+	t.Cleanup(func() {
+		cmd := env.Command(t.Context(), testenv.Binary(t), "delete", "--data", "--wait=false")
+		cmd.Dir = dir
+		_ = cmd.Run()
+		_ = env.Command(t.Context(), "kubectl", "delete", "namespace", ns, "--wait=false", "--ignore-not-found").Run()
+	})
+
+	p := devproc.Start(t, testenv.Binary(t), dir, "dev", "-o", "json")
+	_, next := p.Next(t, 0, 8*time.Minute, "the first cycle", func(e devproc.Event) bool {
+		return e.Phase == "cycle" && e.Status != "start"
+	})
+	if _, err := devproc.WaitBody(url, "v-test-1", time.Minute); err != nil {
+		t.Fatalf("first pass: %v\n%s", err, p.Tail(40))
+	}
+	t.Logf("first pass serving after %s; %d cycles follow", time.Since(p.Started).Round(time.Second), n)
+
+	var base devproc.ProcStat
+	var served []time.Duration
+	failed := 0
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		v := fmt.Sprintf("soak-%d-%d", i, time.Now().UnixNano())
+		devproc.SetVersion(t, dir, v)
+		d, err := devproc.WaitBody(url, v, cycleTimeout)
+		if err != nil {
+			t.Fatalf("cycle %d: %v\n%s", i, err, p.Tail(40))
+		}
+		// The cycle that served v has ended by now or ends shortly: count
+		// its outcome before the next edit so cycles never overlap.
+		e, nx, err := p.NextErr(next, 30*time.Second, func(e devproc.Event) bool {
+			return e.Phase == "cycle" && e.Status != "start"
+		})
+		if err != nil {
+			t.Fatalf("cycle %d: served %q but no end of cycle: %v\n%s", i, v, err, p.Tail(40))
+		}
+		next = nx
+		if e.Status == "failed" {
+			failed++
+			t.Errorf("cycle %d failed: %s", i, e)
+		}
+		served = append(served, d)
+		if i == warmup {
+			time.Sleep(time.Second)
+			if base, err = devproc.Stat(p.Pid()); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("after %d cycles: RSS %d KiB, %d fds, %d threads", warmup, base.RSSKiB, base.FDs, base.Threads)
+		}
+		if i%25 == 0 {
+			s, _ := devproc.Stat(p.Pid())
+			t.Logf("after %d cycles (%s): RSS %d KiB, %d fds, %d threads", i, time.Since(start).Round(time.Second), s.RSSKiB, s.FDs, s.Threads)
+		}
+	}
+	time.Sleep(time.Second)
+	end, err := devproc.Stat(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := append([]time.Duration(nil), served...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a] < sorted[b] })
+	pct := func(q float64) time.Duration { return sorted[int(q*float64(len(sorted)-1))].Round(time.Millisecond) }
+	t.Logf("%d cycles in %s, %d failed; edit→served median %s, p90 %s, max %s",
+		n, time.Since(start).Round(time.Second), failed, pct(0.5), pct(0.9), pct(1))
+	t.Logf("after cycle %d: RSS %d KiB, %d fds, %d threads; at the end: RSS %d KiB (%+.1f%%), %d fds (%+d), %d threads (%+d)",
+		warmup, base.RSSKiB, base.FDs, base.Threads,
+		end.RSSKiB, 100*float64(end.RSSKiB-base.RSSKiB)/float64(base.RSSKiB), end.FDs, end.FDs-base.FDs, end.Threads, end.Threads-base.Threads)
+	if float64(end.RSSKiB) > float64(base.RSSKiB)*(1+rssTolerance) {
+		t.Errorf("RSS grew from %d KiB after %d cycles to %d KiB after %d (more than %.0f%%)", base.RSSKiB, warmup, end.RSSKiB, n, 100*rssTolerance)
+	}
+	if end.FDs > base.FDs+fdTolerance {
+		t.Errorf("open file descriptors grew from %d after %d cycles to %d after %d", base.FDs, warmup, end.FDs, n)
+	}
+}
