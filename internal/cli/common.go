@@ -59,7 +59,9 @@ func (g *globalOptions) loadConfig() (*config.Config, error) {
 	}
 	cfg, err := config.Load(g.File, config.Options{Profiles: g.Profiles, KubeContext: kubeContext})
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && g.File == "devloop.yaml" {
+		// Only when devloop.yaml itself is missing: a missing context or
+		// kustomize directory also wraps fs.ErrNotExist and has its own message.
+		if _, statErr := os.Stat(g.File); errors.Is(statErr, fs.ErrNotExist) && g.File == "devloop.yaml" {
 			return nil, usageErrorf("no devloop.yaml in this directory: run devloop where your devloop.yaml is, or pass -f PATH")
 		}
 		return nil, err
