@@ -72,8 +72,8 @@ func waitFor(t *testing.T, out *safeBuffer, what string, re *regexp.Regexp, n in
 
 func TestEnvLogsFollowInitRestartsAndReplacements(t *testing.T) {
 	env := testenv.Require(t)
-	_, client := itestClient(t, env)
-	img, _ := echoImages(t, env)
+	_, client := env.Clients(t)
+	img, _ := env.EchoImages(t)
 	ns := env.Namespace(t, "logs")
 	config := "cfg-" + ns
 
@@ -97,7 +97,7 @@ func TestEnvLogsFollowInitRestartsAndReplacements(t *testing.T) {
 	}()
 
 	applied := time.Now()
-	apply(t, env, ns, fmt.Sprintf(logManifest, config, img))
+	env.Apply(t, ns, fmt.Sprintf(logManifest, config, img))
 	waitFor(t, out, "init lines", regexp.MustCompile(`(?m)^talk-\S+/init \| init \w+ \d$`), 3, 90*time.Second)
 	waitFor(t, out, "app lines", regexp.MustCompile(`(?m)^talk-\S+/app \| tick \w+ \d+$`), 1, 30*time.Second)
 	t.Logf("TIMING apply -> first app line: %v", time.Since(applied).Round(time.Millisecond))

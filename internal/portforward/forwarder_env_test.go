@@ -75,10 +75,10 @@ func answersFrom(t *testing.T, url, not string, within time.Duration) (string, t
 
 func TestEnvForwardFollowsPods(t *testing.T) {
 	env := testenv.Require(t)
-	cfg, client := itestClient(t, env)
-	img, _ := echoImages(t, env)
+	cfg, client := env.Clients(t)
+	img, _ := env.EchoImages(t)
 	ns := env.Namespace(t, "pf")
-	apply(t, env, ns, fmt.Sprintf(webManifest, 2, img))
+	env.Apply(t, ns, fmt.Sprintf(webManifest, 2, img))
 	env.Kubectl(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout=120s")
 
 	port := freePort(t)

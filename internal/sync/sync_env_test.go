@@ -35,11 +35,11 @@ spec:
 
 func TestEnvSyncIntoRunningContainers(t *testing.T) {
 	env := testenv.Require(t)
-	cfg, client := itestClient(t, env)
-	debian, scratch := echoImages(t, env)
+	cfg, client := env.Clients(t)
+	debian, scratch := env.EchoImages(t)
 	ns := env.Namespace(t, "sync")
-	apply(t, env, ns, fmt.Sprintf(syncManifest, "withtar", debian, 2))
-	apply(t, env, ns, fmt.Sprintf(syncManifest, "notar", scratch, 1))
+	env.Apply(t, ns, fmt.Sprintf(syncManifest, "withtar", debian, 2))
+	env.Apply(t, ns, fmt.Sprintf(syncManifest, "notar", scratch, 1))
 	env.Kubectl(t, "-n", ns, "rollout", "status", "deployment/withtar", "--timeout=120s")
 	env.Kubectl(t, "-n", ns, "rollout", "status", "deployment/notar", "--timeout=120s")
 

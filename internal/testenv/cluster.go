@@ -1,7 +1,7 @@
-package logs
+package testenv
 
-// Helpers of the real-environment tests; the same file lives in
-// internal/logs and internal/sync (test helpers cannot be imported).
+// Helpers of the real-environment tests of the packages that talk to pods
+// (logs, port-forward, sync).
 
 import (
 	"bytes"
@@ -16,14 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devloop-dev/devloop/internal/testenv"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// itestClient returns the cluster's rest config and client.
-func itestClient(t *testing.T, env *testenv.Env) (*rest.Config, kubernetes.Interface) {
+// Clients returns the cluster's rest config and clientset.
+func (env *Env) Clients(t testing.TB) (*rest.Config, kubernetes.Interface) {
 	t.Helper()
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: env.Kubeconfig}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
@@ -38,16 +37,17 @@ func itestClient(t *testing.T, env *testenv.Env) (*rest.Config, kubernetes.Inter
 	return cfg, cs
 }
 
-// echoImages builds testdata/echoapp into a Debian-based image (with tar)
+// EchoImages builds testdata/echoapp (an HTTP server that logs a numbered
+// line every 100 ms) into a Debian-based image (with tar)
 // and a FROM scratch one (without), imports both into the cluster's
 // containerd and returns their references. Tags are the binary's hash, so
 // parallel tests share them.
-func echoImages(t *testing.T, env *testenv.Env) (debian, scratch string) {
+func (env *Env) EchoImages(t testing.TB) (debian, scratch string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, file, _, _ := runtime.Caller(0)
-	src := filepath.Join(filepath.Dir(file), "..", "portforward", "testdata", "echoapp")
+	src := filepath.Join(filepath.Dir(file), "testdata", "echoapp")
 	dir := t.TempDir()
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, "app"), ".")
 	build.Dir = src
@@ -71,7 +71,7 @@ func echoImages(t *testing.T, env *testenv.Env) (debian, scratch string) {
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		run(t, env.Command(ctx, "docker", "build", "-q", "-t", img, dir))
+		MustRun(t, env.Command(ctx, "docker", "build", "-q", "-t", img, dir))
 		save := env.Command(ctx, "docker", "save", img)
 		imp := env.Command(ctx, "ctr", "--address", env.ContainerdSocket, "-n", "k8s.io", "images", "import", "-")
 		pipe, err := save.StdoutPipe()
@@ -94,12 +94,13 @@ func echoImages(t *testing.T, env *testenv.Env) (debian, scratch string) {
 	return debian, scratch
 }
 
-func imported(ctx context.Context, env *testenv.Env, img string) bool {
+func imported(ctx context.Context, env *Env, img string) bool {
 	out, err := env.Command(ctx, "ctr", "--address", env.ContainerdSocket, "-n", "k8s.io", "images", "ls", "-q").Output()
 	return err == nil && strings.Contains(string(out), "docker.io/library/"+img+"\n")
 }
 
-func run(t *testing.T, cmd *exec.Cmd) string {
+// MustRun runs cmd and returns its combined output; the test fails if it fails.
+func MustRun(t testing.TB, cmd *exec.Cmd) string {
 	t.Helper()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -108,10 +109,10 @@ func run(t *testing.T, cmd *exec.Cmd) string {
 	return string(out)
 }
 
-// apply applies a manifest with kubectl.
-func apply(t *testing.T, env *testenv.Env, ns, manifest string) {
+// Apply applies a manifest with kubectl in namespace ns.
+func (env *Env) Apply(t testing.TB, ns, manifest string) {
 	t.Helper()
 	cmd := env.Command(context.Background(), "kubectl", "-n", ns, "apply", "-f", "-")
 	cmd.Stdin = strings.NewReader(manifest)
-	run(t, cmd)
+	MustRun(t, cmd)
 }
