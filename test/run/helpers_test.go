@@ -1,0 +1,328 @@
+// Package runtest holds the end-to-end tests of `devloop run`, of devloop's
+// handling of bad input and of profiles, against the real binary (and, where
+// a test says so, the real environment of hack/env).
+package runtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/devloop-dev/devloop/internal/testenv"
+)
+
+// event is one line of `devloop -o json`.
+type event struct {
+	Time       time.Time      `json:"time"`
+	Phase      string         `json:"phase"`
+	Status     string         `json:"status"`
+	Artifact   string         `json:"artifact"`
+	Image      string         `json:"image"`
+	DurationMs int64          `json:"durationMs"`
+	Message    string         `json:"message"`
+	Object     string         `json:"object"`
+	URL        string         `json:"url"`
+	Counts     map[string]int `json:"counts"`
+}
+
+// parseEvents decodes every line of stdout; a line that is not an event fails
+// the test (stdout of -o json must hold events only).
+func parseEvents(t testing.TB, stdout string) []event {
+	t.Helper()
+	var evs []event
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var e event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("stdout line is not a JSON event (%v): %q", err, line)
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+// filter returns the events of phase (and status, when not empty).
+func filter(evs []event, phase, status string) []event {
+	var out []event
+	for _, e := range evs {
+		if e.Phase == phase && (status == "" || e.Status == status) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// byArtifact maps artifact → status of its build event (the last one that
+// is not a start).
+func buildStatus(evs []event) map[string]string {
+	m := map[string]string{}
+	for _, e := range filter(evs, "build", "") {
+		if e.Status != "start" && e.Artifact != "" {
+			m[e.Artifact] = e.Status
+		}
+	}
+	return m
+}
+
+// applyChanges maps object → action from the apply info events.
+func applyChanges(evs []event) map[string]string {
+	m := map[string]string{}
+	for _, e := range filter(evs, "apply", "info") {
+		m[e.Object] = e.Message
+	}
+	return m
+}
+
+// applyCounts returns the counts of the apply done event; the test fails if
+// there is none.
+func applyCounts(t testing.TB, evs []event) map[string]int {
+	t.Helper()
+	done := filter(evs, "apply", "done")
+	if len(done) != 1 {
+		t.Fatalf("want one apply done event, got %d: %s", len(done), dump(evs))
+	}
+	return done[0].Counts
+}
+
+func dump(evs []event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString("\n  " + e.Phase + " " + e.Status)
+		if e.Artifact != "" {
+			b.WriteString(" [" + e.Artifact + "]")
+		}
+		if e.Object != "" {
+			b.WriteString(" " + e.Object)
+		}
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+	}
+	return b.String()
+}
+
+// result is a finished devloop process.
+type result struct {
+	testenv.Result
+	Elapsed time.Duration
+}
+
+func (r result) output() string { return r.Stdout + r.Stderr }
+
+// devloop runs the devloop binary in dir with the test's environment plus
+// the overrides ("NAME=value"; later ones win) and returns its exit code
+// and output. A process still running after timeout is killed and fails the
+// test: devloop must never hang.
+func devloop(t testing.TB, dir string, overrides []string, timeout time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), overrides...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := result{Result: testenv.Result{Stdout: stdout.String(), Stderr: stderr.String()}, Elapsed: time.Since(start)}
+	if ctx.Err() != nil {
+		t.Fatalf("devloop %s did not finish within %s (hang?)\nstdout:\n%s\nstderr:\n%s",
+			strings.Join(args, " "), timeout, res.Stdout, tail(res.Stderr, 40))
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("devloop %s: %v", strings.Join(args, " "), err)
+	}
+	assertNoPanic(t, res)
+	return res
+}
+
+// assertNoPanic fails the test when devloop's output shows a Go panic.
+func assertNoPanic(t testing.TB, r result) {
+	t.Helper()
+	out := r.output()
+	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
+		t.Fatalf("devloop panicked (exit %d):\n%s", r.Code, tail(out, 60))
+	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// edit replaces old with new in dir/rel; old must occur.
+func edit(t testing.TB, dir, rel, old, new string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%s does not contain %q", rel, old)
+	}
+	writeFile(t, dir, rel, strings.Replace(string(b), old, new, 1))
+}
+
+// readFile returns the content of dir/rel.
+func readFile(t testing.TB, dir, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// writeFile writes dir/rel, creating its directory.
+func writeFile(t testing.TB, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setLocalPort points the copy's port-forward at port.
+func setLocalPort(t testing.TB, dir string, port int) {
+	t.Helper()
+	edit(t, dir, "devloop.yaml", "localPort: 8080", "localPort: "+strconv.Itoa(port))
+}
+
+// forwardAndGet starts `devloop run --port-forward` in dir, waits for its
+// portforward event, GETs path through it and stops devloop with SIGINT. It
+// returns the body.
+func forwardAndGet(t testing.TB, dir, path string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Binary(t), "run", "--port-forward", "-o", "json")
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			var e event
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Phase == "portforward" && e.URL != "" && !sent {
+				urls <- e.URL
+				sent = true
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		t.Fatalf("devloop run --port-forward ended (%v) before forwarding\nstderr:\n%s", err, tail(stderr.String(), 30))
+	case <-time.After(4 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("no portforward event with a url within 4m\nstderr:\n%s", tail(stderr.String(), 30))
+	}
+	body, getErr := httpGet(strings.TrimRight(url, "/")+path, 30*time.Second)
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() != 0 && ee.ExitCode() != 130 {
+			t.Errorf("devloop run --port-forward exited %d after SIGINT\n%s", ee.ExitCode(), tail(stderr.String(), 20))
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Errorf("devloop run --port-forward did not exit within 15s of SIGINT")
+	}
+	if getErr != nil {
+		t.Fatalf("GET %s%s through devloop's port-forward: %v", url, path, getErr)
+	}
+	return body
+}
+
+// httpGet GETs url until it answers 200 or the deadline passes.
+func httpGet(url string, within time.Duration) (string, error) {
+	deadline := time.Now().Add(within)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			b, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK {
+				return string(b), nil
+			}
+			err = fmt.Errorf("status %s: %s (read error %v)", resp.Status, b, rerr)
+		}
+		if time.Now().After(deadline) {
+			return "", err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
