@@ -74,6 +74,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		if errors.As(runErr, &execErr) {
 			return Result{}, fmt.Errorf("running docker buildx: %w (is the docker CLI installed and on PATH?)", runErr)
 		}
+		if lines := tail.Lines(); missingBuildx(lines) {
+			return Result{}, fmt.Errorf("building %s: the docker buildx plugin is not installed (the docker CLI answered %q): "+
+				"install it as a CLI plugin (docker-buildx in $DOCKER_CONFIG/cli-plugins or ~/.docker/cli-plugins)", req.Image, lines[0])
+		}
 		return Result{}, &BuildError{Image: req.Image, Err: runErr, Tail: tail.Lines()}
 	}
 	digest, err := readDigest(metaFile)
@@ -114,4 +118,28 @@ func parseMetadata(b []byte) (string, error) {
 		return "", fmt.Errorf("buildx metadata: unexpected digest %q", d)
 	}
 	return d, nil
+}
+
+// missingBuildx reports whether the docker CLI's output says it has no buildx
+// plugin: without it, `docker buildx build --progress ...` fails on the
+// first flag (or names buildx an unknown command).
+func missingBuildx(lines []string) bool {
+	if len(lines) == 0 {
+		return false
+	}
+	first := strings.TrimSpace(lines[0])
+	if strings.Contains(first, "'buildx' is not a docker command") || strings.Contains(first, "unknown command: docker buildx") {
+		return true
+	}
+	// An old buildx rejecting a flag prints its own usage ("docker buildx
+	// build [OPTIONS] ..."); the docker CLI without buildx prints its top-level one.
+	if !strings.HasPrefix(first, "unknown flag: --") {
+		return false
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "Usage:  docker [OPTIONS] COMMAND") {
+			return true
+		}
+	}
+	return false
 }
