@@ -16,6 +16,10 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	startVersion := "bench-start-" + b.id
+	if _, err := f.setVersion(startVersion); err != nil {
+		return err
+	}
 	args := append([]string{"dev", "-n", f.ns, "--cleanup=false", "--quiet-period", "80ms"}, b.profileArgs("change")...)
 	p, err := b.startDevloop(f.dir, args...)
 	if err != nil {
@@ -26,7 +30,7 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 		p.Stop(30 * time.Second)
 		return err
 	}
-	if _, err := f.waitVersion(ctx, "v1", 2*time.Minute); err != nil {
+	if _, err := f.waitVersion(ctx, startVersion, 5*time.Minute); err != nil {
 		p.Stop(30 * time.Second)
 		return fmt.Errorf("first deploy: %w", err)
 	}
