@@ -52,6 +52,11 @@ func runRender(ctx context.Context, o *renderOptions) error {
 	if err != nil {
 		return err
 	}
+	// Say which profiles shaped the output (stderr: stdout stays YAML), as
+	// run does: one activated by the kube context must never go unnoticed.
+	for _, p := range cfg.ActiveProfiles {
+		fmt.Fprintf(o.g.streams.Err, "profile %s active: %s\n", p.Name, p.Reason)
+	}
 	if o.Namespace != "" {
 		cfg.Deploy.Namespace = o.Namespace
 	}
