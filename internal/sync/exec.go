@@ -18,7 +18,7 @@ import (
 
 // syncContainer sends the copies as one tar stream and the deletions as one
 // rm, and returns the bytes sent.
-func (s *Syncer) syncContainer(ctx context.Context, ns string, c container, files []File) (int64, error) {
+func (s *Syncer) syncContainer(ctx context.Context, c container, files []File) (int64, error) {
 	var copies, deletes []File
 	for _, f := range files {
 		if f.Delete {
@@ -30,7 +30,7 @@ func (s *Syncer) syncContainer(ctx context.Context, ns string, c container, file
 	var sent int64
 	if len(copies) > 0 {
 		var n int64
-		stderr, err := s.exec.Exec(ctx, ns, c.pod, c.name, []string{"tar", "xf", "-", "-C", "/"}, func(w *countingWriter) error {
+		stderr, err := s.exec.Exec(ctx, c.ns, c.pod, c.name, []string{"tar", "xf", "-", "-C", "/"}, func(w *countingWriter) error {
 			err := writeTar(w, copies)
 			n = w.n
 			return err
@@ -48,7 +48,7 @@ func (s *Syncer) syncContainer(ctx context.Context, ns string, c container, file
 		for _, f := range deletes {
 			cmd = append(cmd, f.Dest)
 		}
-		stderr, err := s.exec.Exec(ctx, ns, c.pod, c.name, cmd, nil)
+		stderr, err := s.exec.Exec(ctx, c.ns, c.pod, c.name, cmd, nil)
 		if err != nil {
 			return sent, fmt.Errorf("deleting synced files in pod/%s container %s: %w%s", c.pod, c.name, err, detail(stderr))
 		}

@@ -74,7 +74,9 @@ func New(cfg *rest.Config, client kubernetes.Interface, log *zap.Logger) *Syncer
 	return &Syncer{client: client, exec: &spdyExecer{cfg: cfg, client: client}, log: log, parallel: 8}
 }
 
-type container struct{ pod, name string }
+// container is a container to sync into; ns is its pod's namespace (the
+// target's namespace may be empty: the selector then finds the pods anywhere).
+type container struct{ ns, pod, name string }
 
 // Sync copies files (and deletes those marked Delete) in every running
 // container of target, in parallel across pods.
@@ -112,7 +114,7 @@ func (s *Syncer) Sync(ctx context.Context, target Target, files []File) (Result,
 	g.SetLimit(s.parallel)
 	for _, c := range targets {
 		g.Go(func() error {
-			n, err := s.syncContainer(gctx, target.Namespace, c, files)
+			n, err := s.syncContainer(gctx, c, files)
 			mu.Lock()
 			bytes += n
 			mu.Unlock()
@@ -143,7 +145,7 @@ func matchContainers(pods []corev1.Pod, image string) []container {
 		}
 		for _, c := range p.Spec.Containers {
 			if running[c.Name] && sameRepository(c.Image, image) {
-				out = append(out, container{pod: p.Name, name: c.Name})
+				out = append(out, container{ns: p.Namespace, pod: p.Name, name: c.Name})
 			}
 		}
 	}

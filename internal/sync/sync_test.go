@@ -55,7 +55,7 @@ func TestMatchContainers(t *testing.T) {
 	now := metav1.Now()
 	c.DeletionTimestamp = &now
 	got := matchContainers([]corev1.Pod{a, b, c}, "reg/app")
-	if len(got) != 1 || got[0] != (container{pod: "a", name: "app"}) {
+	if len(got) != 1 || got[0] != (container{ns: "ns", pod: "a", name: "app"}) {
 		t.Fatalf("matchContainers = %v, want only a/app", got)
 	}
 }
