@@ -29,7 +29,7 @@ func (f *Forwarder) handle(ctx context.Context, conn net.Conn) {
 			f.log.Warn("dropping a local connection", zap.String("from", conn.RemoteAddr().String()), zap.Error(err))
 			return
 		}
-		err = f.pipe(conn, t, c)
+		err = f.pipe(ctx, conn, t, c)
 		t.release()
 		if err == nil {
 			return
@@ -80,8 +80,10 @@ type retryableError struct{ err error }
 func (e *retryableError) Error() string { return e.err.Error() }
 func (e *retryableError) Unwrap() error { return e.err }
 
-// pipe copies between conn and a fresh stream pair on c, as kubectl does.
-func (f *Forwarder) pipe(conn net.Conn, t *target, c httpstream.Connection) error {
+// pipe copies between conn and a fresh stream pair on c, as kubectl does,
+// until either side ends or ctx is done (an idle keep-alive connection must
+// not hold up the forwarder's shutdown).
+func (f *Forwarder) pipe(ctx context.Context, conn net.Conn, t *target, c httpstream.Connection) error {
 	id := strconv.FormatInt(f.requestIDs.Add(1), 10)
 	headers := http.Header{}
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
@@ -122,12 +124,14 @@ func (f *Forwarder) pipe(conn net.Conn, t *target, c httpstream.Connection) erro
 	select {
 	case <-remoteDone:
 	case <-c.CloseChan():
+	case <-ctx.Done():
 	}
 	_ = data.Reset()
 	_ = conn.Close()
 	<-localDone
 	select {
 	case <-remoteDone:
+	case <-ctx.Done():
 	case <-time.After(time.Second):
 	}
 	select {
@@ -135,6 +139,7 @@ func (f *Forwarder) pipe(conn net.Conn, t *target, c httpstream.Connection) erro
 		if msg != "" {
 			return fmt.Errorf("pod/%s port %d: %s", t.pod, t.port, msg)
 		}
+	case <-ctx.Done():
 	case <-time.After(time.Second):
 	}
 	return nil
