@@ -66,8 +66,12 @@ func buildxOf(dir string) []string {
 // with no child process left behind and the port free.
 func TestSIGINT(t *testing.T) {
 	env := requireFaults(t)
-	for _, phase := range []string{"build", "apply", "status"} {
-		t.Run("during "+phase, func(t *testing.T) {
+	for _, phase := range []string{"build", "apply", "status", "cycle"} {
+		name := "during " + phase
+		if phase == "cycle" {
+			name = "idle after the first cycle"
+		}
+		t.Run(name, func(t *testing.T) {
 			dir, ns, url := notesCopy(t, env)
 			port := strings.TrimPrefix(url, "http://127.0.0.1:")
 			if phase == "build" {
@@ -76,7 +80,18 @@ func TestSIGINT(t *testing.T) {
 			}
 			p := devproc.Start(t, testenv.Binary(t), dir, "dev", "-o", "json")
 			w := watchChildren(p)
-			_, next := p.Next(t, 0, 6*time.Minute, phase+" start", func(e devproc.Event) bool { return e.Is(phase, "start") })
+			status := "start"
+			if phase == "cycle" {
+				status = "done"
+			}
+			_, next := p.Next(t, 0, 6*time.Minute, phase+" "+status, func(e devproc.Event) bool { return e.Is(phase, status) })
+			if phase == "cycle" {
+				// A client with a keep-alive connection through the
+				// port-forward, as a browser has.
+				if _, err := devproc.WaitBody(url+"/version", version(t, dir), time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
 			sent := time.Now()
 			p.Signal(t, syscall.SIGINT)
 			code, ok := p.Wait(2 * time.Minute)
@@ -96,7 +111,11 @@ func TestSIGINT(t *testing.T) {
 			if err != nil {
 				t.Errorf("no cleanup done/failed event after SIGINT during %s\n%s", phase, p.Tail(30))
 			} else {
-				t.Logf("cleanup: %s (%dms)", cleanup, cleanup.DurationMs)
+				began := cleanup.Seen.Add(-time.Duration(cleanup.DurationMs) * time.Millisecond).Sub(sent)
+				t.Logf("cleanup: %s (%dms, started %s after SIGINT)", cleanup, cleanup.DurationMs, began.Round(time.Millisecond))
+				if began > 5*time.Second {
+					t.Errorf("cleanup started %s after SIGINT, want within 5s", began.Round(time.Millisecond))
+				}
 				if cleanup.Status != "done" {
 					t.Errorf("cleanup %s: %s", cleanup.Status, cleanup.Message)
 				}
@@ -135,7 +154,10 @@ func TestSecondSIGINT(t *testing.T) {
 	p, next := startDev(t, dir, url, version(t, dir))
 	p.Signal(t, syscall.SIGINT)
 	first := time.Now()
-	start, _ := p.Next(t, next, time.Minute, "cleanup start", func(e devproc.Event) bool { return e.Is("cleanup", "start") })
+	start, upto := p.Next(t, next, time.Minute, "cleanup start", func(e devproc.Event) bool { return e.Is("cleanup", "start") })
+	for _, e := range p.Events()[next:upto] {
+		t.Logf("  %s after SIGINT: %s", e.Seen.Sub(first).Round(time.Millisecond), e)
+	}
 	p.Signal(t, syscall.SIGINT)
 	second := time.Now()
 	code, ok := p.Wait(10 * time.Second)
@@ -145,6 +167,9 @@ func TestSecondSIGINT(t *testing.T) {
 	took := p.ExitedAt().Sub(second)
 	t.Logf("cleanup started %s after the first SIGINT; exit code %d %s after the second",
 		start.Seen.Sub(first).Round(time.Millisecond), code, took.Round(time.Millisecond))
+	if d := start.Seen.Sub(first); d > 5*time.Second {
+		t.Errorf("cleanup started %s after the first SIGINT (a client had a keep-alive connection through the port-forward), want within 5s", d.Round(time.Millisecond))
+	}
 	if took > time.Second {
 		t.Errorf("exit took %s after the second SIGINT, want at once (< 1s)", took)
 	}
