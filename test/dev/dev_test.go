@@ -154,24 +154,27 @@ func TestDev(t *testing.T) {
 		content := "hello synced " + strconv.FormatInt(time.Now().UnixNano(), 36) + "\n"
 		start := time.Now()
 		s.write("web/static/hello.txt", content)
+		sd, _ := s.waitFor(m, 2*time.Minute, "end of the sync of notes-web", func(e event) bool {
+			return e.Phase == "sync" && e.Artifact == "notes-web" && (e.Status == "done" || e.Status == "failed")
+		})
+		if sd.Status != "done" {
+			s.fatalf("sync of web/static/hello.txt failed: %s", sd.Message)
+		}
+		t.Logf("edit → sync done event: %s (sync %dms: %s)", sd.seen.Sub(start).Round(time.Millisecond), sd.DurationMs, sd.Message)
 		for _, p := range targets {
-			deadline := time.Now().Add(2 * time.Minute)
+			deadline := time.Now().Add(30 * time.Second)
 			for {
 				out, err := s.kubectl(30*time.Second, "exec", "-n", s.name, p, "-c", "web", "--", "cat", "/app/static/hello.txt")
 				if err == nil && out == content {
-					t.Logf("edit web/static/hello.txt → present in %s: %s", p, time.Since(start).Round(time.Millisecond))
+					t.Logf("edit web/static/hello.txt → seen in %s: %s", p, time.Since(start).Round(time.Millisecond))
 					break
 				}
 				if time.Now().After(deadline) {
-					s.fatalf("pod %s: /app/static/hello.txt is %q (err %v), want %q", p, out, err, content)
+					s.fatalf("pod %s: /app/static/hello.txt is %q (err %v) after the sync, want %q", p, out, err, content)
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
-		sd, _ := s.waitFor(m, time.Minute, "sync done for notes-web", func(e event) bool {
-			return e.Phase == "sync" && e.Status == "done" && e.Artifact == "notes-web"
-		})
-		t.Logf("sync event: %s (%dms)", sd.Message, sd.DurationMs)
 		c, _ := s.waitFor(m, time.Minute, "cycle start", is("cycle", "start"))
 		end, _ := s.waitFor(m, 2*time.Minute, "cycle end", cycleEnd(c.Cycle))
 		if end.Status != "done" {
