@@ -68,12 +68,12 @@ func filter(evs []event, phase, status string) []event {
 	return out
 }
 
-// byArtifact maps artifact → status of its build event (the last one that
-// is not a start).
+// buildStatus maps artifact → the outcome of its build (done, skipped or
+// failed; start and info events are progress).
 func buildStatus(evs []event) map[string]string {
 	m := map[string]string{}
 	for _, e := range filter(evs, "build", "") {
-		if e.Status != "start" && e.Artifact != "" {
+		if (e.Status == "done" || e.Status == "skipped" || e.Status == "failed") && e.Artifact != "" {
 			m[e.Artifact] = e.Status
 		}
 	}

@@ -24,6 +24,7 @@ func TestRun(t *testing.T) {
 		}
 		_ = env.Command(context.Background(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
 	})
+	version := "v-" + name // unique content for the rebuilt artifacts
 	obj := func(kind, n string) string { return kind + "/" + name + "/" + n }
 	run := func(t *testing.T, wantCode int) (result, []event) {
 		t.Helper()
@@ -90,7 +91,9 @@ func TestRun(t *testing.T) {
 			}
 		}},
 		{"a change in web/ rebuilds notes-web only", func(t *testing.T) {
-			edit(t, dir, "web/version.go", `"v-test-1"`, `"v-run-2"`)
+			// A version no earlier run built: images are tagged by content, so a
+			// version seen before would already be in the cluster.
+			edit(t, dir, "web/version.go", `"v-test-1"`, `"`+version+`"`)
 			_, evs := run(t, 0)
 			want := map[string]string{"notes-web": "done", "notes-store": "skipped", "notes-seed": "skipped"}
 			if got := buildStatus(evs); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -99,8 +102,8 @@ func TestRun(t *testing.T) {
 			if got := applyChanges(evs); got[obj("Deployment", "notes-web")] != "configured" || len(got) != 1 {
 				t.Errorf("apply changes %v, want only Deployment notes-web configured", got)
 			}
-			if got := forwardAndGet(t, dir, "/version"); !strings.Contains(got, "v-run-2") {
-				t.Errorf("GET /version = %q after the change, want v-run-2", got)
+			if got := forwardAndGet(t, dir, "/version"); !strings.Contains(got, version) {
+				t.Errorf("GET /version = %q after the change, want %s", got, version)
 			}
 		}},
 		{"a change excluded by .dockerignore builds nothing", func(t *testing.T) {
@@ -116,7 +119,7 @@ func TestRun(t *testing.T) {
 			}
 		}},
 		{"a change of the Job's image recreates the Job", func(t *testing.T) {
-			edit(t, dir, "seed/main.go", "package main", "package main\n\n// Changed by TestRun.")
+			edit(t, dir, "seed/main.go", "package main", "package main\n\n// Changed by TestRun "+name+".")
 			_, evs := run(t, 0)
 			want := map[string]string{"notes-web": "skipped", "notes-store": "skipped", "notes-seed": "done"}
 			if got := buildStatus(evs); fmt.Sprint(got) != fmt.Sprint(want) {
