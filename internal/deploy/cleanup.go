@@ -116,13 +116,28 @@ func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions)
 		}
 	}
 	if len(errs) == 0 {
-		err := a.dyn.Resource(configMapGVR).Namespace(a.opts.InventoryNamespace).Delete(ctx, InventoryName(config), metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("deleting the inventory: %w", err))
+		// A namespace devloop created and kept for its claims stays in the
+		// inventory (with what was kept): a later delete --data may then
+		// delete it; without the record it would be left forever.
+		var keptNS []string
+		for _, r := range res.Kept {
+			if isNamespace(r) && inv.createdNamespace(r.Name) {
+				keptNS = append(keptNS, r.Name)
+			}
 		}
-		a.mu.Lock()
-		delete(a.inv, config)
-		a.mu.Unlock()
+		if len(keptNS) > 0 {
+			if err := a.saveInventory(ctx, config, &inventory{Objects: append([]ObjectRef(nil), res.Kept...), Namespaces: keptNS}); err != nil {
+				errs = append(errs, err)
+			}
+		} else {
+			err := a.dyn.Resource(configMapGVR).Namespace(a.opts.InventoryNamespace).Delete(ctx, InventoryName(config), metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("deleting the inventory: %w", err))
+			}
+			a.mu.Lock()
+			delete(a.inv, config)
+			a.mu.Unlock()
+		}
 	}
 	sortRefs(res.Deleted)
 	sortRefs(res.Kept)
