@@ -54,7 +54,9 @@ func prepareCopy(t *testing.T, version string) (dir, name string, port int) {
 
 func TestDev(t *testing.T) {
 	env := testenv.Require(t)
-	v1, v2, v3 := "dev-v1-"+strconv.FormatInt(time.Now().UnixNano(), 36), "dev-v2", "dev-v3"
+	// Versions unique to this run: every edit is new content, so it builds.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	v1, v2, v3 := "dev-v1-"+run, "dev-v2-"+run, "dev-v3-"+run
 	dir, name, port := prepareCopy(t, v1)
 	t.Logf("copy %s, namespace %s, local port %d", dir, name, port)
 
@@ -445,8 +447,11 @@ func TestDev(t *testing.T) {
 				s.fatalf("left in namespace %s after cleanup: %s", s.name, out)
 			}
 		}
-		if out, _ := s.kubectl(time.Minute, "get", "configmap", "-n", "default", "devloop-inventory-"+s.name, "-o", "name", "--ignore-not-found"); strings.TrimSpace(out) != "" {
-			s.fatalf("the inventory %s is left after cleanup", out)
+		// The inventory stays, naming only what was kept, so that a later
+		// delete --data can delete the namespace devloop created.
+		inv, err := s.kubectl(time.Minute, "get", "configmap", "-n", "default", "devloop-inventory-"+s.name, "-o", "jsonpath={.data.inventory}")
+		if err != nil || !strings.Contains(inv, `"createdNamespaces":["`+s.name+`"]`) || !strings.Contains(inv, "data-notes-store-0") || strings.Contains(inv, "notes-web") {
+			s.fatalf("after cleanup the inventory should list only the kept claim and namespace; got %q (err %v)", inv, err)
 		}
 
 		// The process and its children.
@@ -464,6 +469,29 @@ func TestDev(t *testing.T) {
 		if !portFree(port) {
 			s.fatalf("local port %d is still taken after devloop exited", port)
 		}
+	})
+
+	step("delete --data afterwards removes the kept claim and namespace", func(t *testing.T) {
+		start := time.Now()
+		r := env.Devloop(t, dir, 3*time.Minute, "delete", "--data", "-o", "json")
+		if r.Code != 0 {
+			s.fatalf("devloop delete --data: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			out, err := s.kubectl(time.Minute, "get", "namespace", s.name, "-o", "jsonpath={.status.phase}", "--ignore-not-found")
+			if err == nil && (strings.TrimSpace(out) == "" || strings.TrimSpace(out) == "Terminating") {
+				break
+			}
+			if time.Now().After(deadline) {
+				s.fatalf("namespace %s still %q (err %v) 3m after devloop delete --data:\n%s", s.name, out, err, r.Stdout)
+			}
+			time.Sleep(time.Second)
+		}
+		if out, _ := s.kubectl(time.Minute, "get", "configmap", "-n", "default", "devloop-inventory-"+s.name, "-o", "name", "--ignore-not-found"); strings.TrimSpace(out) != "" {
+			s.fatalf("the inventory %s is left after delete --data", out)
+		}
+		t.Logf("delete --data after dev: %s", time.Since(start).Round(time.Millisecond))
 	})
 }
 
