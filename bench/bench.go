@@ -24,11 +24,8 @@ type Bench struct {
 	res     Results
 	wall    time.Duration
 	samples map[string]any // extra raw data for the JSON (events, outputs)
-	// profile is true when devloop accepts --profile-cpu.
+	// profile is true when devloop accepts --cpu-profile.
 	profile bool
-	// profileEnv is true when devloop is the profiled wrapper
-	// (bench/profiled), which reads DEVLOOP_BENCH_CPUPROFILE.
-	profileEnv bool
 
 	mu         sync.Mutex
 	procs      []*Proc
@@ -41,7 +38,7 @@ func newBench(root, devloop string, quick bool) *Bench {
 	buf := make([]byte, 3)
 	_, _ = rand.Read(buf)
 	b := &Bench{root: root, devloop: devloop, quick: quick, id: hex.EncodeToString(buf), samples: map[string]any{}}
-	if out, err := exec.Command(devloop, "--help").CombinedOutput(); err == nil && strings.Contains(string(out), "--profile-cpu") {
+	if out, err := exec.Command(devloop, "--help").CombinedOutput(); err == nil && strings.Contains(string(out), "--cpu-profile") {
 		b.profile = true
 	}
 	return b
@@ -193,21 +190,13 @@ func writeFile(path string, data []byte) (time.Time, error) {
 	return time.Now(), nil
 }
 
-// profileArgs returns --profile-cpu FILE when devloop supports it, or the
-// environment variable of the profiled wrapper as a pseudo-argument that
-// startDevloop turns into the process environment.
+// profileArgs returns --cpu-profile FILE when devloop supports it.
 func (b *Bench) profileArgs(scenario string) []string {
-	switch {
-	case b.profile:
-		return []string{"--profile-cpu", b.profilePath(scenario)}
-	case b.profileEnv:
-		return []string{profileEnvArg + b.profilePath(scenario)}
+	if b.profile {
+		return []string{"--cpu-profile", b.profilePath(scenario)}
 	}
 	return nil
 }
-
-// profileEnvArg marks the pseudo-argument of profileArgs.
-const profileEnvArg = "\x00DEVLOOP_BENCH_CPUPROFILE="
 
 func (b *Bench) profilePath(scenario string) string {
 	dir := fmt.Sprintf("%s/bench/results/profiles", b.root)

@@ -47,16 +47,7 @@ type Proc struct {
 
 // startDevloop starts `devloop ARGS -o json` in dir.
 func (b *Bench) startDevloop(dir string, args ...string) (*Proc, error) {
-	var env []string
-	var plain []string
-	for _, a := range args {
-		if strings.HasPrefix(a, profileEnvArg) {
-			env = append(env, strings.TrimPrefix(a, "\x00"))
-			continue
-		}
-		plain = append(plain, a)
-	}
-	args = append(plain, "-o", "json")
+	args = append(args, "-o", "json")
 	cmd := exec.Command(b.devloop, args...)
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)

@@ -27,7 +27,6 @@ func run() int {
 		out     = flag.String("out", "", "JSON results file (default bench/results/<date>.json)")
 		only    = flag.String("only", "", "comma-separated scenarios to run (change,noop,warm,idle,apply,deliver,sync; default all)")
 		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
-		prof    = flag.Bool("profiled", false, "-devloop is bench/profiled: write CPU profiles through DEVLOOP_BENCH_CPUPROFILE")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -48,7 +47,6 @@ func run() int {
 		return 1
 	}
 	b := newBench(root, bin, *quick)
-	b.profileEnv = *prof && !b.profile
 	defer b.cleanup()
 	if *out == "" {
 		*out = filepath.Join(root, "bench", "results", time.Now().Format("2006-01-02")+".json")

@@ -2,9 +2,9 @@
 # make bench: measure devloop's inner loop on the real environment against
 # baselines taken in the same run; prints a table and writes
 # bench/results/<date>.json. BENCH_QUICK=1 for a short run (< 5 min);
-# BENCH_ONLY=change,idle,... to run some scenarios; BENCH_PROFILE=1 runs a
-# CPU-profiled build of devloop (bench/profiled) and keeps the profiles of
-# scenarios that missed a target under bench/results/profiles/. Brings the environment up
+# BENCH_ONLY=change,idle,... to run some scenarios. Every devloop runs with
+# --cpu-profile; the profiles of scenarios that missed a target are kept under
+# bench/results/profiles/. Brings the environment up
 # when it is not (and stops it again at the end); exits 0 when targets are
 # missed (the benchmark reports, tests judge correctness).
 set -euo pipefail
@@ -32,10 +32,4 @@ fi
 if [ -n "${BENCH_ONLY:-}" ]; then
 	args+=(-only "$BENCH_ONLY")
 fi
-devloop=bin/devloop
-if [ "${BENCH_PROFILE:-0}" = 1 ]; then
-	go build -o bin/devloop-profiled ./bench/profiled
-	devloop=bin/devloop-profiled
-	args+=(-profiled)
-fi
-bin/devloop-bench -devloop "$devloop" "${args[@]}"
+bin/devloop-bench -devloop bin/devloop "${args[@]}"
