@@ -49,9 +49,6 @@ type Proc struct {
 func (b *Bench) startDevloop(dir string, args ...string) (*Proc, error) {
 	args = append(args, "-o", "json")
 	cmd := exec.Command(b.devloop, args...)
-	if len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
-	}
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
