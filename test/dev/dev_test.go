@@ -71,7 +71,8 @@ func TestDev(t *testing.T) {
 			t.Logf("devloop delete --data: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 	})
-	s := startDev(t, env, dir, name)
+	// -v: the port-forward logs which pod it serves (stderr).
+	s := startDev(t, env, dir, name, "-v")
 	wantURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 	var url string
 
@@ -278,6 +279,10 @@ func TestDev(t *testing.T) {
 		if _, err := getVersion(url); err != nil {
 			s.fatalf("%s does not answer before the kill: %v", url, err)
 		}
+		served := s.tap.servedPods()
+		if len(served) == 0 || served[len(served)-1].pod != victim.name {
+			s.fatalf("the port-forward should serve the newest Ready pod %s; its log says it serves %v", victim.name, served)
+		}
 		gone := make(chan time.Time, 1)
 		t0 := time.Now()
 		if out, err := s.kubectl(time.Minute, "delete", "pod", "-n", s.name, victim.name, "--wait=false"); err != nil {
@@ -343,6 +348,15 @@ func TestDev(t *testing.T) {
 		}
 		t.Logf("deleted pod %s: pod gone after %s; %d failed and %d answered requests; longest outage %s; last failure %s after the deletion (last error %v)",
 			victim.name, podGone.Sub(t0).Round(time.Millisecond), failures, successes, maxOutage.Round(time.Millisecond), recovered.Round(time.Millisecond), lastErr)
+		served = s.tap.servedPods()
+		if last := served[len(served)-1]; last.pod == victim.name {
+			s.fatalf("after deleting pod %s the port-forward still says it serves it: %v", victim.name, served)
+		} else {
+			t.Logf("port-forward switched to pod %s %s after the deletion", last.pod, last.at.Sub(t0).Round(time.Millisecond))
+			if last.at.Sub(t0) > 2*time.Second {
+				s.fatalf("the port-forward switched from deleted pod %s to %s only %s after the deletion; want ≤ 2s", victim.name, last.pod, last.at.Sub(t0))
+			}
+		}
 		if maxOutage > 2*time.Second {
 			s.fatalf("the port-forward %s did not answer for %s after its pod %s was deleted (another Ready pod existed); want ≤ 2s", url, maxOutage, victim.name)
 		}

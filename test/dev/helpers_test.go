@@ -176,6 +176,52 @@ func (b *tailBuffer) String() string {
 	return string(b.buf)
 }
 
+// servedPod is a "serving pod" or "switched to pod" line of the
+// port-forward's log (devloop -v).
+type servedPod struct {
+	pod string
+	at  time.Time
+}
+
+var servingPodRE = regexp.MustCompile(`(?:serving|switched to) pod.*"pod": "([^"]+)"`)
+
+// stderrTap keeps devloop's stderr tail and records which pod the
+// port-forward serves, from its log lines.
+type stderrTap struct {
+	tail    *tailBuffer
+	mu      sync.Mutex
+	partial []byte
+	served  []servedPod
+}
+
+func (w *stderrTap) Write(p []byte) (int, error) {
+	_, _ = w.tail.Write(p)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		if m := servingPodRE.FindSubmatch(w.partial[:i]); m != nil {
+			w.served = append(w.served, servedPod{pod: string(m[1]), at: time.Now()})
+		}
+		w.partial = w.partial[i+1:]
+	}
+	if len(w.partial) > 1<<20 {
+		w.partial = nil
+	}
+	return len(p), nil
+}
+
+// servedPods returns the pods the port-forward switched to, in order.
+func (w *stderrTap) servedPods() []servedPod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]servedPod(nil), w.served...)
+}
+
 // devSession is one running `devloop dev -o json`.
 type devSession struct {
 	t      *testing.T
@@ -186,6 +232,7 @@ type devSession struct {
 	cmd    *exec.Cmd
 	events *eventLog
 	stderr *tailBuffer
+	tap    *stderrTap
 	exited chan struct{}
 	err    error // cmd.Wait's, once exited is closed
 }
@@ -199,7 +246,8 @@ func startDev(t *testing.T, env *testenv.Env, dir, name string, args ...string) 
 	s.cmd = exec.Command(s.binary, append([]string{"dev", "-o", "json"}, args...)...)
 	s.cmd.Dir = dir
 	s.cmd.Env = os.Environ()
-	s.cmd.Stderr = s.stderr
+	s.tap = &stderrTap{tail: s.stderr}
+	s.cmd.Stderr = s.tap
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatalf("devloop dev: %v", err)
