@@ -139,7 +139,9 @@ func TestEnvRegistryPush(t *testing.T) {
 	ctx := context.Background()
 	d := NewRegistry(k.env.Registry, "", k.engine, k.log)
 	name := unique("devloop-test-push")
-	base := "FROM debian:bookworm-slim\nRUN head -c 200000000 /dev/urandom > /big\n"
+	// The name makes the big layer unique: BuildKit's cache would otherwise
+	// reuse the one a previous run already pushed.
+	base := "FROM debian:bookworm-slim\nRUN echo " + name + " > /id && head -c 200000000 /dev/urandom > /big\n"
 	ref1 := k.buildImage(t, name, "v1", base+"RUN echo one > /top\n")
 	rep, err := d.Deliver(ctx, ref1)
 	if err != nil {
