@@ -58,6 +58,7 @@ func TestDev(t *testing.T) {
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	v1, v2, v3 := "dev-v1-"+run, "dev-v2-"+run, "dev-v3-"+run
 	dir, name, port := prepareCopy(t, v1)
+	waitAPIServer(t, env, 3*time.Minute) // other tests restart it on this shared machine
 	t.Logf("copy %s, namespace %s, local port %d", dir, name, port)
 
 	// Cleanup runs last to first: stop dev (registered by startDev), then
@@ -507,6 +508,22 @@ func TestDev(t *testing.T) {
 		}
 		t.Logf("delete --data after dev: %s", time.Since(start).Round(time.Millisecond))
 	})
+}
+
+// waitAPIServer waits until the API server says it is ready.
+func waitAPIServer(t *testing.T, env *testenv.Env, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		out, err := env.Command(t.Context(), "kubectl", "get", "--raw", "/readyz").CombinedOutput()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the API server is not ready after %s: %v\n%s", timeout, err, out)
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
 
 func contains(list []string, s string) bool {
