@@ -9,6 +9,8 @@ package soak
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"testing"
@@ -58,7 +60,15 @@ func TestSoak(t *testing.T) {
 	_, next := p.Next(t, 0, 8*time.Minute, "the first cycle", func(e devproc.Event) bool {
 		return e.Phase == "cycle" && e.Status != "start"
 	})
-	if _, err := devproc.WaitBody(url, "v-test-1", time.Minute); err != nil {
+	b, err := os.ReadFile(filepath.Join(dir, "web", "version.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const Version = "(.*)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no Version in web/version.go")
+	}
+	if _, err := devproc.WaitBody(url, string(m[1]), time.Minute); err != nil {
 		t.Fatalf("first pass: %v\n%s", err, p.Tail(40))
 	}
 	t.Logf("first pass serving after %s; %d cycles follow", time.Since(p.Started).Round(time.Second), n)
