@@ -161,7 +161,7 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 	} else {
 		if _, err := r.builder.Build(ctx, req); err != nil {
 			bt.Fail(err)
-			return false, false, fmt.Errorf("building %s: %w", a.Image, err)
+			return false, false, err // a *build.BuildError names the image
 		}
 		bt.Done("built " + ref + " (" + reason + ")")
 		built = true
@@ -201,7 +201,7 @@ func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.R
 		res, err := r.builder.Build(ctx, req)
 		if err != nil {
 			bt.Fail(err)
-			return false, false, fmt.Errorf("building %s: %w", a.Image, err)
+			return false, false, err // a *build.BuildError names the image
 		}
 		digest = res.Digest
 		bt.Done("built and pushed " + tagRef + " for " + strings.Join(req.Platforms, ",") + " (" + reason + ")")

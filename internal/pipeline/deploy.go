@@ -54,7 +54,7 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 	res.Apply = ar
 	if err != nil {
 		at.Fail(err, func(e *events.Event) { e.Counts = countActions(ar) })
-		return fmt.Errorf("applying: %w", err)
+		return err // an apply error says what was applied and what failed
 	}
 	for _, o := range ar.Objects {
 		if o.Action != deploy.ActionUnchanged {
