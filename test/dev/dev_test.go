@@ -3,6 +3,7 @@
 package devtest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,9 +66,10 @@ func TestDev(t *testing.T) {
 	t.Logf("copy %s, namespace %s, local port %d", dir, name, port)
 
 	// Cleanup runs last to first: stop dev (registered by startDev), then
-	// delete everything with its data, then the namespace.
+	// delete everything with its data, then the namespace (t.Context() is
+	// already canceled when cleanups run).
 	t.Cleanup(func() {
-		_ = env.Command(t.Context(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
+		_ = env.Command(context.Background(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
 	})
 	t.Cleanup(func() {
 		r := env.Devloop(t, dir, 3*time.Minute, "delete", "--data")
@@ -294,9 +296,10 @@ func TestDev(t *testing.T) {
 			s.fatalf("deleting pod %s: %v", victim.name, err)
 		}
 		t0 := time.Now() // the pod is deleting (deletionTimestamp set) from here on
+		ctx := t.Context() // ends with this step, and so does the poller
 		go func() {
-			for time.Since(t0) < 3*time.Minute {
-				if _, err := pods.Get(t.Context(), victim.name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			for time.Since(t0) < 3*time.Minute && ctx.Err() == nil {
+				if _, err := pods.Get(ctx, victim.name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 					gone <- time.Now()
 					return
 				}
