@@ -295,7 +295,7 @@ func TestDev(t *testing.T) {
 		if err := pods.Delete(t.Context(), victim.name, metav1.DeleteOptions{}); err != nil {
 			s.fatalf("deleting pod %s: %v", victim.name, err)
 		}
-		t0 := time.Now() // the pod is deleting (deletionTimestamp set) from here on
+		t0 := time.Now()   // the pod is deleting (deletionTimestamp set) from here on
 		ctx := t.Context() // ends with this step, and so does the poller
 		go func() {
 			for time.Since(t0) < 3*time.Minute && ctx.Err() == nil {
