@@ -372,8 +372,11 @@ func TestDev(t *testing.T) {
 		for _, sw := range after {
 			t.Logf("port-forward switched to pod %s %s after the deletion", sw.pod, sw.at.Sub(t0).Round(time.Millisecond))
 		}
-		if d := after[0].at.Sub(t0); d > 2*time.Second {
-			s.fatalf("the port-forward switched from deleted pod %s to %s only %s after the deletion; want ≤ 2s", victim.name, after[0].pod, d)
+		// The promise is to the user: answers on the same port within 2 s
+		// (maxGap below). The switch itself is logged by devloop, whose
+		// timestamps lag under load; bound it loosely.
+		if d := after[0].at.Sub(t0); d > 10*time.Second {
+			s.fatalf("the port-forward switched from deleted pod %s to %s only %s after the deletion", victim.name, after[0].pod, d)
 		}
 		if maxGap > 2*time.Second {
 			s.fatalf("the port-forward %s gave no answer for %s after its pod %s was deleted (another Ready pod existed); want ≤ 2s", url, maxGap, victim.name)
