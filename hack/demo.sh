@@ -36,8 +36,10 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 echo "==> devloop run --port-forward (examples/notes)"
-(cd examples/notes && exec "$repo/bin/devloop" run --port-forward) 2>&1 | tee "$log" &
-pid=$!
+cd examples/notes
+"$repo/bin/devloop" run --port-forward > >(tee "$log") 2>&1 &
+pid=$! # devloop itself, so Ctrl-C and the exit trap reach it
+cd "$repo"
 
 url="http://127.0.0.1:$port/"
 for _ in $(seq 1 600); do
