@@ -14,24 +14,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/devloop-dev/devloop/internal/events"
 )
 
-// Event is one line of `devloop -o json`.
-type Event struct {
-	Time       time.Time      `json:"time"`
-	Phase      string         `json:"phase"`
-	Status     string         `json:"status"`
-	Artifact   string         `json:"artifact,omitempty"`
-	Image      string         `json:"image,omitempty"`
-	DurationMs int64          `json:"durationMs"`
-	Message    string         `json:"message,omitempty"`
-	Cycle      int            `json:"cycle,omitempty"`
-	Changes    []string       `json:"changes,omitempty"`
-	Counts     map[string]int `json:"counts,omitempty"`
-	URL        string         `json:"url,omitempty"`
-	Object     string         `json:"object,omitempty"`
-	Bytes      int64          `json:"bytes,omitempty"`
-}
+// Event is one line of `devloop -o json`: devloop's own event type, so the
+// benchmark reads exactly the contract devloop writes.
+type Event = events.Event
 
 // Proc is a running devloop process whose JSON events are recorded.
 type Proc struct {
