@@ -24,7 +24,7 @@ func main() {
 func run() int {
 	var (
 		devloop = flag.String("devloop", "bin/devloop", "the devloop binary to measure")
-		out     = flag.String("out", "", "JSON results file (default bench/results/<date>.json)")
+		out     = flag.String("out", "", "JSON results file (default bench/results/<date>[-<only>].json)")
 		only    = flag.String("only", "", "comma-separated scenarios to run (change,noop,warm,idle,apply,deliver,sync; default all)")
 		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
 	)
@@ -49,7 +49,12 @@ func run() int {
 	b := newBench(root, bin, *quick)
 	defer b.cleanup()
 	if *out == "" {
-		*out = filepath.Join(root, "bench", "results", time.Now().Format("2006-01-02")+".json")
+		// A partial run gets its own file so it never replaces a full one.
+		name := time.Now().Format("2006-01-02")
+		if *only != "" {
+			name += "-" + strings.ReplaceAll(*only, ",", "-")
+		}
+		*out = filepath.Join(root, "bench", "results", name+".json")
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {

@@ -36,13 +36,17 @@ type Containerd struct {
 	engine Engine
 	k3s    bool
 	log    *zap.Logger
+	images *containerdImages
 }
 
 // NewContainerd returns a deliverer into the containerd at addr, namespace
 // k8s.io. With k3s set, `k3s ctr` is used when no `ctr` is on PATH.
 func NewContainerd(addr string, engine Engine, k3s bool, log *zap.Logger) *Containerd {
-	return &Containerd{addr: addr, engine: engine, k3s: k3s, log: log}
+	return &Containerd{addr: addr, engine: engine, k3s: k3s, log: log, images: &containerdImages{addr: addr}}
 }
+
+// Close releases the connection to containerd's API.
+func (c *Containerd) Close() error { return c.images.close() }
 
 // Method implements Deliverer.
 func (c *Containerd) Method() string { return "containerd import (" + c.addr + ")" }
@@ -86,7 +90,8 @@ func (c *Containerd) run(cmd *exec.Cmd) ([]byte, error) {
 	return out, nil
 }
 
-// Present implements Deliverer: `ctr images ls -q name==REF`.
+// Present implements Deliverer: containerd's images service is asked for
+// the name; when its API does not answer, `ctr images ls -q name==REF`.
 func (c *Containerd) Present(ctx context.Context, ref string) (bool, error) {
 	full, err := NormalizeRef(ref)
 	if err != nil {
@@ -95,6 +100,11 @@ func (c *Containerd) Present(ctx context.Context, ref string) (bool, error) {
 	if err := c.checkSocket(); err != nil {
 		return false, err
 	}
+	ok, err := c.images.has(ctx, full)
+	if err == nil {
+		return ok, nil
+	}
+	c.log.Debug("containerd API lookup failed; asking ctr", zap.Error(err))
 	cmd, err := c.ctr(ctx, "images", "ls", "-q", "name=="+full)
 	if err != nil {
 		return false, err

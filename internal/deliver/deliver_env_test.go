@@ -129,6 +129,17 @@ func TestEnvContainerdImport(t *testing.T) {
 	if !rep.Skipped || rep.Bytes != 0 {
 		t.Fatalf("second delivery moved something: %+v", rep)
 	}
+	// Presence is asked of containerd's API, not of a ctr process.
+	api := d.(*Containerd).images
+	if ok, err := api.has(ctx, full); err != nil || !ok {
+		t.Fatalf("images API: %s present = %v, %v; want true", full, ok, err)
+	}
+	if ok, err := api.has(ctx, full+"-missing"); err != nil || ok {
+		t.Fatalf("images API: missing image present = %v, %v; want false", ok, err)
+	}
+	if err := d.(*Containerd).Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The registry path pushes only missing layers and deploys by digest: an

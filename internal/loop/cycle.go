@@ -123,7 +123,6 @@ func (l *Loop) carryOut(ctx context.Context, w work, res *cycleResult) error {
 			return err
 		}
 	}
-	before := l.runner.Images()
 	if w.all || len(w.rebuild) > 0 {
 		var only []string
 		if !w.all {
@@ -135,12 +134,18 @@ func (l *Loop) carryOut(ctx context.Context, w work, res *cycleResult) error {
 			return err
 		}
 	}
+	// Compared with what the last successful deploy applied, so a deploy
+	// that failed after its images were delivered is redone.
 	after := l.runner.Images()
-	if !w.redeploy && maps.Equal(before, after) {
+	if !w.redeploy && maps.Equal(l.deployed, after) {
 		return nil // rehashed, and nothing moved
 	}
 	res.result.Images = after
-	return l.runner.Deploy(ctx, after, &res.result)
+	if err := l.runner.Deploy(ctx, after, &res.result); err != nil {
+		return err
+	}
+	l.deployed = after
+	return nil
 }
 
 // sync copies an artifact's changed files into its running containers.

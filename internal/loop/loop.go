@@ -57,8 +57,9 @@ type Loop struct {
 	syncer Syncer
 	opts   Options
 
-	cycle  int
-	layout *plan.Layout // cached for decide; nil means recompute
+	cycle    int
+	layout   *plan.Layout      // cached for decide; nil means recompute
+	deployed map[string]string // images of the last successful deploy
 }
 
 // New returns a Loop over a pipeline runner.

@@ -10,6 +10,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,12 +133,16 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	return r, nil
 }
 
-// Close releases the engine connection.
+// Close releases the engine connection and the deliverer's, if it holds one.
 func (r *Runner) Close() error {
-	if r.engine != nil {
-		return r.engine.Close()
+	var errs []error
+	if c, ok := r.deliverer.(io.Closer); ok {
+		errs = append(errs, c.Close())
 	}
-	return nil
+	if r.engine != nil {
+		errs = append(errs, r.engine.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Config is the configuration the Runner works with.

@@ -18,8 +18,9 @@
 //     builds only when the tag moved.
 //   - A path may belong to several artifacts (nested contexts) and to the
 //     manifests at once; each is decided on its own.
-//   - Redeploy is set when a manifest directory changed or any artifact is
-//     rebuilt; a sync alone redeploys nothing.
+//   - Redeploy is set when a manifest directory changed (or events were
+//     lost). A rebuild redeploys only if its tag moved, which the caller
+//     learns by rehashing; a sync alone redeploys nothing.
 package plan
 
 import (
@@ -143,8 +144,8 @@ type Plan struct {
 	Rescan bool
 	// Artifacts has one entry per Layout artifact, in the same order.
 	Artifacts []ArtifactPlan
-	// Redeploy: re-render and apply (a manifest changed or an artifact is
-	// rebuilt).
+	// Redeploy: re-render and apply even if no tag moves (a manifest
+	// changed, or events were lost).
 	Redeploy bool
 	// ManifestChanges are the changed paths under the manifest directories.
 	ManifestChanges []string
@@ -165,9 +166,6 @@ func Decide(l Layout, cs ChangeSet) Plan {
 	p.Artifacts = make([]ArtifactPlan, len(l.Artifacts))
 	for i := range l.Artifacts {
 		p.Artifacts[i] = decideArtifact(&l.Artifacts[i], cs)
-		if p.Artifacts[i].Action == Rebuild {
-			p.Redeploy = true
-		}
 	}
 	for _, c := range cs.Changes {
 		related := false

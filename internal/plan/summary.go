@@ -30,8 +30,6 @@ func Summary(p Plan) string {
 			names[i] = filepath.Base(m)
 		}
 		parts = append(parts, "manifests: "+describe(names)+" → redeploy")
-	} else if p.Redeploy && !p.Rescan {
-		parts = append(parts, "→ redeploy")
 	}
 	if len(parts) == 0 {
 		var why []string
