@@ -20,7 +20,7 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 	if _, err := f.setVersion(startVersion); err != nil {
 		return err
 	}
-	args := append([]string{"dev", "-n", f.ns, "--cleanup=false", "--quiet-period", "80ms"}, b.profileArgs("change")...)
+	args := append([]string{"dev", "-n", f.ns, "--cleanup=false", "--quiet-period", quietPeriod.String()}, b.profileArgs("change")...)
 	p, err := b.startDevloop(f.dir, args...)
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ data:
 	if err := writeFiles(dir, files); err != nil {
 		return err
 	}
-	p, err := b.startDevloop(dir, append([]string{"dev", "-n", ns, "--quiet-period", "80ms"}, b.profileArgs(sc)...)...)
+	p, err := b.startDevloop(dir, append([]string{"dev", "-n", ns, "--quiet-period", quietPeriod.String()}, b.profileArgs(sc)...)...)
 	if err != nil {
 		return err
 	}

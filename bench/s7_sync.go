@@ -68,7 +68,7 @@ spec:
 	if err := writeFiles(dir, files); err != nil {
 		return err
 	}
-	p, err := b.startDevloop(dir, append([]string{"dev", "-n", ns, "--quiet-period", "80ms", "--no-logs"}, b.profileArgs(sc)...)...)
+	p, err := b.startDevloop(dir, append([]string{"dev", "-n", ns, "--quiet-period", quietPeriod.String(), "--no-logs"}, b.profileArgs(sc)...)...)
 	if err != nil {
 		return err
 	}

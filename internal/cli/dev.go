@@ -64,7 +64,7 @@ exits at once.`,
 	f.BoolVar(&o.NoLogs, "no-logs", false, "do not stream the pods' logs")
 	f.BoolVar(&o.Cleanup, "cleanup", true, "on exit, delete what devloop applied (PersistentVolumeClaims are kept)")
 	f.BoolVar(&o.CleanupData, "cleanup-data", false, "on exit, delete PersistentVolumeClaims too")
-	f.DurationVar(&o.QuietPeriod, "quiet-period", 0, "debounce of file events (default: dev.quietPeriod, 80ms)")
+	f.DurationVar(&o.QuietPeriod, "quiet-period", 0, "debounce of file events (default: dev.quietPeriod, 50ms)")
 	return cmd
 }
 
@@ -94,7 +94,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
-		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err),
+		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true,
 	})
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func TestLoadMinimalAppliesDefaultsAndResolvesPaths(t *testing.T) {
 	if c.Deploy.Kustomize.Dir != filepath.Join(dir, "k8s/overlays/dev") || c.File != path || c.Dir != dir {
 		t.Errorf("paths: file %s dir %s kustomize %s", c.File, c.Dir, c.Deploy.Kustomize.Dir)
 	}
-	if c.Deploy.StatusTimeout != 5*time.Minute || c.Dev.QuietPeriod != 80*time.Millisecond {
+	if c.Deploy.StatusTimeout != 5*time.Minute || c.Dev.QuietPeriod != 50*time.Millisecond {
 		t.Errorf("durations: %v %v", c.Deploy.StatusTimeout, c.Dev.QuietPeriod)
 	}
 	pf := c.PortForward[0]

@@ -218,7 +218,7 @@ func TestRenderShowsProvenance(t *testing.T) {
 		"namespace: notes # ",
 		"devloop.yaml:15:14",
 		"statusTimeout: 2m # ",
-		"quietPeriod: 80ms # default",
+		"quietPeriod: 50ms # default",
 		"dockerfile: Dockerfile # default",
 		"address: 127.0.0.1 # default",
 	} {

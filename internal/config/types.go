@@ -28,7 +28,7 @@ const (
 const (
 	DefaultDockerfile    = "Dockerfile"
 	DefaultStatusTimeout = 5 * time.Minute
-	DefaultQuietPeriod   = 80 * time.Millisecond
+	DefaultQuietPeriod   = 50 * time.Millisecond
 	DefaultAddress       = "127.0.0.1"
 )
 
@@ -145,7 +145,7 @@ func (p PortForward) Name() string { _, n := splitResource(p.Resource); return n
 
 // Dev tunes `devloop dev`.
 type Dev struct {
-	// QuietPeriod is the debounce of file events (default 80ms).
+	// QuietPeriod is the debounce of file events (default 50ms).
 	QuietPeriod time.Duration `yaml:"quietPeriod"`
 }
 

@@ -37,10 +37,27 @@ func Render(ctx context.Context, opts RenderOptions) ([]*unstructured.Unstructur
 	if opts.ConfigName == "" {
 		return nil, fmt.Errorf("rendering %s: the config name is empty", opts.Path)
 	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), opts.Path)
+	objs, err := Kustomize(ctx, opts.Path)
 	if err != nil {
+		return nil, err
+	}
+	if err := Transform(objs, opts); err != nil {
 		return nil, fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
+	}
+	return objs, nil
+}
+
+// Kustomize builds the kustomization at path in process, as `kustomize
+// build` would, with none of devloop's changes. The objects are the
+// caller's to modify.
+func Kustomize(ctx context.Context, path string) ([]*unstructured.Unstructured, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), path)
+	if err != nil {
+		return nil, fmt.Errorf("rendering kustomization %s: %w", path, err)
 	}
 	objs := make([]*unstructured.Unstructured, 0, m.Size())
 	for _, r := range m.Resources() {
@@ -48,16 +65,13 @@ func Render(ctx context.Context, opts RenderOptions) ([]*unstructured.Unstructur
 		// client-go (r.Map() yields int, which DeepCopy rejects).
 		b, err := r.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("rendering kustomization %s: converting %s: %w", opts.Path, r.CurId(), err)
+			return nil, fmt.Errorf("rendering kustomization %s: converting %s: %w", path, r.CurId(), err)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(b); err != nil {
-			return nil, fmt.Errorf("rendering kustomization %s: decoding %s: %w", opts.Path, r.CurId(), err)
+			return nil, fmt.Errorf("rendering kustomization %s: decoding %s: %w", path, r.CurId(), err)
 		}
 		objs = append(objs, u)
-	}
-	if err := Transform(objs, opts); err != nil {
-		return nil, fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
 	}
 	return objs, nil
 }

@@ -48,6 +48,9 @@ func (l *Loop) decide(cs watch.ChangeSet) work {
 	if p.ReloadConfig || len(p.ManifestChanges) > 0 || reloadsIgnore(p) {
 		l.layout = nil // recomputed from the files on the next change
 	}
+	if p.ReloadConfig || len(p.ManifestChanges) > 0 || p.Rescan {
+		l.runner.ForgetRender()
+	}
 	w := work{rebuild: map[string]bool{}, changes: relPaths(cfg.Dir, cs)}
 	switch {
 	case p.ReloadConfig:

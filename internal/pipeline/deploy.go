@@ -25,10 +25,16 @@ func (e *InputError) Unwrap() error { return e.Err }
 // cluster's discovery for the scope of custom kinds.
 func (r *Runner) Render(ctx context.Context, images map[string]string) ([]*unstructured.Unstructured, error) {
 	t := events.Start(r.sink, events.Event{Phase: events.PhaseRender})
-	objs, err := deploy.Render(ctx, deploy.RenderOptions{
+	opts := deploy.RenderOptions{
 		Path: r.cfg.Deploy.Kustomize.Dir, Images: images, Namespace: r.cfg.Deploy.Namespace,
 		ConfigName: r.cfg.Metadata.Name, Scope: deploy.ScopeFromMapper(r.kube.Mapper),
-	})
+	}
+	objs, cached, err := r.kustomize(ctx, opts.Path)
+	if err == nil {
+		if err = deploy.Transform(objs, opts); err != nil {
+			err = fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
+		}
+	}
 	if err != nil {
 		t.Fail(err)
 		return nil, &InputError{Err: err}
@@ -37,8 +43,52 @@ func (r *Runner) Render(ctx context.Context, images map[string]string) ([]*unstr
 		t.Fail(err)
 		return nil, err
 	}
-	t.Done(fmt.Sprintf("%d objects from %s", len(objs), r.cfg.Deploy.Kustomize.Path))
+	from := r.cfg.Deploy.Kustomize.Path
+	if cached {
+		from += " (manifests unchanged: kustomize output reused)"
+	}
+	t.Done(fmt.Sprintf("%d objects from %s", len(objs), from))
 	return objs, nil
+}
+
+// kustomize returns a fresh copy of the kustomize output for path: built,
+// or with Options.CacheRender the copy kept since the last ForgetRender.
+func (r *Runner) kustomize(ctx context.Context, path string) (objs []*unstructured.Unstructured, cached bool, err error) {
+	if !r.opts.CacheRender {
+		objs, err = deploy.Kustomize(ctx, path)
+		return objs, false, err
+	}
+	r.mu.Lock()
+	kept, keptPath, gen := r.kustomized, r.kustomizedPath, r.renderGen
+	r.mu.Unlock()
+	if kept == nil || keptPath != path {
+		if kept, err = deploy.Kustomize(ctx, path); err != nil {
+			return nil, false, err
+		}
+		r.mu.Lock()
+		// A manifest that changed while kustomize read the files makes
+		// this output stale: used once, never kept.
+		if r.renderGen == gen {
+			r.kustomized, r.kustomizedPath = kept, path
+		}
+		r.mu.Unlock()
+	} else {
+		cached = true
+	}
+	objs = make([]*unstructured.Unstructured, len(kept))
+	for i, u := range kept {
+		objs[i] = u.DeepCopy()
+	}
+	return objs, cached, nil
+}
+
+// ForgetRender drops the kept kustomize output: the dev loop calls it when
+// a file under the manifests changed (or events were lost).
+func (r *Runner) ForgetRender() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kustomized, r.kustomizedPath = nil, ""
+	r.renderGen++
 }
 
 // Deploy renders, applies, prunes and waits.

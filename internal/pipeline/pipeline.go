@@ -50,6 +50,9 @@ type Options struct {
 	TTY bool
 	// Parallel bounds concurrent builds (default 2).
 	Parallel int
+	// CacheRender keeps the kustomize output between deploys until
+	// ForgetRender (the dev loop, which watches the manifests).
+	CacheRender bool
 }
 
 // Runner makes passes for one configuration against one cluster.
@@ -71,6 +74,11 @@ type Runner struct {
 
 	mu        sync.Mutex
 	artifacts map[string]*artifactState // by image name
+	// kustomized is the kept kustomize output of kustomizedPath
+	// (Options.CacheRender), before devloop's changes.
+	kustomized     []*unstructured.Unstructured
+	kustomizedPath string
+	renderGen      uint64 // bumped by ForgetRender and SetConfig
 }
 
 // artifactState is what the Runner knows of an artifact from earlier passes.
@@ -167,6 +175,8 @@ func (r *Runner) SetConfig(cfg *config.Config) {
 		}
 	}
 	r.cfg = cfg
+	r.kustomized, r.kustomizedPath = nil, ""
+	r.renderGen++
 }
 
 // NoteChanges records paths changed since the last hash (the dev loop's

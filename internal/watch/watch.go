@@ -40,7 +40,7 @@ import (
 )
 
 // DefaultQuiet is the default quiet period that ends a change set.
-const DefaultQuiet = 80 * time.Millisecond
+const DefaultQuiet = 50 * time.Millisecond
 
 // DefaultMaxWait is the default longest time a change set stays open while
 // events keep coming.

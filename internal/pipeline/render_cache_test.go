@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func writeKustomization(t *testing.T, dir, value string) {
+	t.Helper()
+	files := map[string]string{
+		"kustomization.yaml": "resources:\n  - cm.yaml\n",
+		"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  v: " + value + "\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func valueOf(t *testing.T, r *Runner, dir string) (string, bool) {
+	t.Helper()
+	objs, cached, err := r.kustomize(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1", len(objs))
+	}
+	v := objs[0].Object["data"].(map[string]any)["v"].(string)
+	// The caller owns the copy: changing it must not reach the kept output.
+	objs[0].Object["data"].(map[string]any)["v"] = "scribbled"
+	return v, cached
+}
+
+func TestKustomizeOutputKeptUntilForgotten(t *testing.T) {
+	dir := t.TempDir()
+	writeKustomization(t, dir, "one")
+	r := &Runner{opts: Options{CacheRender: true}}
+
+	if v, cached := valueOf(t, r, dir); v != "one" || cached {
+		t.Fatalf("first render: %q cached=%v, want one, not cached", v, cached)
+	}
+	if v, cached := valueOf(t, r, dir); v != "one" || !cached {
+		t.Fatalf("second render: %q cached=%v, want one from the cache", v, cached)
+	}
+	writeKustomization(t, dir, "two")
+	r.ForgetRender()
+	if v, cached := valueOf(t, r, dir); v != "two" || cached {
+		t.Fatalf("after ForgetRender: %q cached=%v, want two, rendered again", v, cached)
+	}
+
+	// Without CacheRender (devloop run), every render reads the files.
+	plain := &Runner{}
+	writeKustomization(t, dir, "three")
+	valueOf(t, plain, dir)
+	writeKustomization(t, dir, "four")
+	if v, cached := valueOf(t, plain, dir); v != "four" || cached {
+		t.Fatalf("uncached render: %q cached=%v, want four", v, cached)
+	}
+}
