@@ -69,11 +69,22 @@ const racyWindow = 50 * time.Millisecond
 // (path, size, mtime, inode, ctime) so that rehashing an unchanged context
 // reads no file contents. It is safe for concurrent use; the zero value is
 // not usable, use NewHasher.
+//
+// Memory matters: a watched tree may hold 100,000 files. The cache is kept
+// per directory and keyed by the path relative to it (sharing the string
+// the walk made), digests are kept as bytes, and file contents are read
+// through pooled buffers.
 type Hasher struct {
 	mu      sync.Mutex
-	cache   map[string]cacheEntry
+	cache   map[string]map[string]cacheEntry // directory → relative path → entry
 	workers int
+	bufs    sync.Pool // *[]byte read buffers
 }
+
+// sum is a SHA-256 content digest.
+type sum [sha256.Size]byte
+
+func (s sum) hex() string { return hex.EncodeToString(s[:]) }
 
 type fileKey struct {
 	size  int64
@@ -85,7 +96,7 @@ type fileKey struct {
 
 type cacheEntry struct {
 	key    fileKey
-	digest string
+	digest sum
 }
 
 // NewHasher returns a Hasher with an empty cache.
@@ -94,24 +105,28 @@ func NewHasher() *Hasher {
 	if w < 4 {
 		w = 4
 	}
-	return &Hasher{cache: map[string]cacheEntry{}, workers: w}
+	h := &Hasher{cache: map[string]map[string]cacheEntry{}, workers: w}
+	h.bufs.New = func() any { b := make([]byte, readBuffer); return &b }
+	return h
 }
 
-// Forget drops the cached digests under the absolute directory dir (all of
-// them when dir is ""), bounding the cache when contexts go away.
-func (h *Hasher) Forget(dir string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if dir == "" {
-		h.cache = map[string]cacheEntry{}
-		return
+// readBuffer is the size of the pooled buffers files are read through.
+const readBuffer = 32 << 10
+
+// cached returns the cache entry of rel under dir.
+func (h *Hasher) cached(dir, rel string) (cacheEntry, bool) {
+	ce, ok := h.cache[dir][rel]
+	return ce, ok
+}
+
+// store records a digest; h.mu must be held.
+func (h *Hasher) store(dir, rel string, ce cacheEntry) {
+	m := h.cache[dir]
+	if m == nil {
+		m = map[string]cacheEntry{}
+		h.cache[dir] = m
 	}
-	prefix := filepath.Clean(dir) + string(filepath.Separator)
-	for k := range h.cache {
-		if strings.HasPrefix(k, prefix) {
-			delete(h.cache, k)
-		}
-	}
+	m[rel] = ce
 }
 
 // Hash computes the content hash of c with the given inputs.
@@ -195,7 +210,7 @@ func (h *Hasher) fill(ctx context.Context, dir string, entries []entry, idx []in
 	h.mu.Lock()
 	for _, i := range idx {
 		e := &entries[i]
-		if ce, ok := h.cache[e.abs(dir)]; ok && ce.key == e.key {
+		if ce, ok := h.cached(dir, e.rel); ok && ce.key == e.key {
 			e.digest = ce.digest
 			continue
 		}
@@ -213,14 +228,14 @@ func (h *Hasher) fill(ctx context.Context, dir string, entries []entry, idx []in
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			d, key, stable, err := digestFile(e.abs(dir))
+			d, key, stable, err := h.digestFile(e.abs(dir))
 			if err != nil {
 				return err
 			}
 			e.digest = d
 			if stable && key == e.key {
 				h.mu.Lock()
-				h.cache[e.abs(dir)] = cacheEntry{key: key, digest: d}
+				h.store(dir, e.rel, cacheEntry{key: key, digest: d})
 				h.mu.Unlock()
 			}
 			return nil
@@ -232,54 +247,64 @@ func (h *Hasher) fill(ctx context.Context, dir string, entries []entry, idx []in
 	return len(misses), nil
 }
 
-// fileDigest returns the content digest of one file by path, using the cache.
+// fileDigest returns the hex content digest of one file by path, using the
+// cache.
 func (h *Hasher) fileDigest(abs string) (string, error) {
 	fi, err := os.Stat(abs)
 	if err != nil {
 		return "", err
 	}
 	key := keyOf(fi)
+	dir, rel := filepath.Split(abs)
+	dir = filepath.Clean(dir)
 	h.mu.Lock()
-	ce, ok := h.cache[abs]
+	ce, ok := h.cached(dir, rel)
 	h.mu.Unlock()
 	if ok && ce.key == key {
-		return ce.digest, nil
+		return ce.digest.hex(), nil
 	}
-	d, k2, stable, err := digestFile(abs)
+	d, k2, stable, err := h.digestFile(abs)
 	if err != nil {
 		return "", err
 	}
 	if stable && k2 == key {
 		h.mu.Lock()
-		h.cache[abs] = cacheEntry{key: key, digest: d}
+		h.store(dir, rel, cacheEntry{key: key, digest: d})
 		h.mu.Unlock()
 	}
-	return d, nil
+	return d.hex(), nil
 }
+
+// readerOnly hides a file's WriterTo, so io.CopyBuffer uses the buffer it
+// is given instead of allocating 32 KiB per file.
+type readerOnly struct{ io.Reader }
 
 // digestFile reads and hashes a file. stable is false when the file changed
 // while it was read or was modified too recently for its key to be trusted.
-func digestFile(abs string) (digest string, key fileKey, stable bool, err error) {
+func (h *Hasher) digestFile(abs string) (digest sum, key fileKey, stable bool, err error) {
 	f, err := os.Open(abs)
 	if err != nil {
-		return "", fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
+		return sum{}, fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
 	}
 	defer f.Close()
 	before, err := f.Stat()
 	if err != nil {
-		return "", fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
+		return sum{}, fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
 	}
-	sum := sha256.New()
-	if _, err := io.Copy(sum, f); err != nil {
-		return "", fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
+	buf := h.bufs.Get().(*[]byte)
+	defer h.bufs.Put(buf)
+	s := sha256.New()
+	if _, err := io.CopyBuffer(s, readerOnly{f}, *buf); err != nil {
+		return sum{}, fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
 	}
 	after, err := f.Stat()
 	if err != nil {
-		return "", fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
+		return sum{}, fileKey{}, false, fmt.Errorf("reading %s: %w", abs, err)
 	}
 	key = keyOf(after)
 	stable = keyOf(before) == key && time.Since(after.ModTime()) > racyWindow
-	return hex.EncodeToString(sum.Sum(nil)), key, stable, nil
+	s.Sum(digest[:0])
+	return digest, key, stable, nil
 }
 
 func keyOf(fi os.FileInfo) fileKey {

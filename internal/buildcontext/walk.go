@@ -24,7 +24,7 @@ type entry struct {
 	exec   bool
 	target string // symlink target
 	key    fileKey
-	digest string // content digest of a regular file
+	digest sum // content digest of a regular file
 }
 
 func (e *entry) abs(dir string) string { return filepath.Join(dir, filepath.FromSlash(e.rel)) }
@@ -38,9 +38,9 @@ func (e *entry) entryDigest() string {
 		return "symlink:" + e.target
 	default:
 		if e.exec {
-			return "x:" + e.digest
+			return "x:" + e.digest.hex()
 		}
-		return "f:" + e.digest
+		return "f:" + e.digest.hex()
 	}
 }
 
