@@ -34,27 +34,28 @@ func selectorOf(live *unstructured.Unstructured) (labels.Selector, error) {
 
 // currentPods returns the pods of the workload's current revision (old
 // ReplicaSets' pods are on their way out and do not count).
-func (w *Waiter) currentPods(ctx context.Context, live *unstructured.Unstructured) ([]corev1.Pod, error) {
+func (w *Waiter) currentPods(ctx context.Context, live *unstructured.Unstructured, snap *snapshot) ([]corev1.Pod, error) {
 	ns := live.GetNamespace()
+	all, err := snap.podsIn(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
 	if live.GetKind() == "Pod" {
-		p, err := w.core.CoreV1().Pods(ns).Get(ctx, live.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return nil, err
+		for _, p := range all {
+			if p.Name == live.GetName() {
+				return []corev1.Pod{p}, nil
+			}
 		}
-		return []corev1.Pod{*p}, nil
+		return nil, fmt.Errorf("pod %s/%s is gone", ns, live.GetName())
 	}
 	sel, err := selectorOf(live)
 	if err != nil || sel == nil {
 		return nil, err
 	}
-	list, err := w.core.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, fmt.Errorf("listing the pods of %s: %w", live.GetName(), err)
-	}
 	filter := func(corev1.Pod) bool { return true }
 	switch live.GetKind() {
 	case "Deployment":
-		hash, err := w.newestTemplateHash(ctx, live, sel)
+		hash, err := w.newestTemplateHash(ctx, live, sel, snap)
 		if err != nil || hash == "" {
 			return nil, err
 		}
@@ -65,8 +66,8 @@ func (w *Waiter) currentPods(ctx context.Context, live *unstructured.Unstructure
 		}
 	}
 	var out []corev1.Pod
-	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil && filter(p) {
+	for _, p := range all {
+		if p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) && filter(p) {
 			out = append(out, p)
 		}
 	}
@@ -75,17 +76,17 @@ func (w *Waiter) currentPods(ctx context.Context, live *unstructured.Unstructure
 
 // newestTemplateHash finds the pod-template-hash of the Deployment's
 // current ReplicaSet ("" while the controller has not caught up).
-func (w *Waiter) newestTemplateHash(ctx context.Context, dep *unstructured.Unstructured, sel labels.Selector) (string, error) {
+func (w *Waiter) newestTemplateHash(ctx context.Context, dep *unstructured.Unstructured, sel labels.Selector, snap *snapshot) (string, error) {
 	if g, _, _ := unstructured.NestedInt64(dep.Object, "status", "observedGeneration"); g < dep.GetGeneration() {
 		return "", nil
 	}
 	rev := dep.GetAnnotations()["deployment.kubernetes.io/revision"]
-	list, err := w.core.AppsV1().ReplicaSets(dep.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	all, err := snap.replicaSetsIn(ctx, dep.GetNamespace())
 	if err != nil {
-		return "", fmt.Errorf("listing the ReplicaSets of %s: %w", dep.GetName(), err)
+		return "", err
 	}
-	for _, rs := range list.Items {
-		if rs.Annotations["deployment.kubernetes.io/revision"] == rev && metav1.IsControlledBy(&rs, dep) {
+	for _, rs := range all {
+		if sel.Matches(labels.Set(rs.Labels)) && rs.Annotations["deployment.kubernetes.io/revision"] == rev && metav1.IsControlledBy(&rs, dep) {
 			return rs.Labels["pod-template-hash"], nil
 		}
 	}

@@ -107,16 +107,24 @@ func (s *waitState) since(key string) time.Duration {
 func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration, onProgress func(ObjectStatus)) error {
 	deadline := time.Now().Add(timeout)
 	st := &waitState{statuses: map[Ref]ObjectStatus{}, firstSeen: map[string]time.Time{}, seen: map[string]bool{}}
-	pending := append([]*unstructured.Unstructured(nil), objs...)
+	pending := make([]target, 0, len(objs))
+	for _, o := range objs {
+		t, err := w.target(o)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, t)
+	}
 	for {
 		st.seen = map[string]bool{}
-		var next []*unstructured.Unstructured
+		var next []target
 		var mu sync.Mutex
+		snap := w.newSnapshot(pending)
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(8)
 		for _, o := range pending {
 			g.Go(func() error {
-				s, err := w.check(gctx, o, st)
+				s, err := w.check(gctx, o, snap, st)
 				if err != nil {
 					return err
 				}
@@ -148,8 +156,8 @@ func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, ti
 		}
 		if time.Now().After(deadline) {
 			e := &TimeoutError{Timeout: timeout}
-			for _, o := range pending {
-				e.NotReady = append(e.NotReady, st.statuses[RefOf(o)])
+			for _, t := range pending {
+				e.NotReady = append(e.NotReady, st.statuses[t.ref()])
 			}
 			return e
 		}
@@ -161,23 +169,43 @@ func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, ti
 	}
 }
 
-// check reads one object, computes its status and diagnoses it.
-func (w *Waiter) check(ctx context.Context, o *unstructured.Unstructured, st *waitState) (ObjectStatus, error) {
-	ref := RefOf(o)
+// target resolves an object to its resource and namespace.
+func (w *Waiter) target(o *unstructured.Unstructured) (target, error) {
 	m, err := w.mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
 	if err != nil {
-		return ObjectStatus{}, fmt.Errorf("waiting for %s: %w", ref, err)
+		return target{}, fmt.Errorf("waiting for %s: %w", RefOf(o), err)
 	}
-	var ri dynamic.ResourceInterface = w.dyn.Resource(m.Resource)
+	t := target{obj: o, mapping: m}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		ns := o.GetNamespace()
-		if ns == "" {
-			ns = "default"
+		t.ns = o.GetNamespace()
+		if t.ns == "" {
+			t.ns = "default"
 		}
-		ref.Namespace = ns
-		ri = w.dyn.Resource(m.Resource).Namespace(ns)
 	}
-	live, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+	return t, nil
+}
+
+// ref is the target's Ref, with the namespace it is read from.
+func (t target) ref() Ref {
+	r := RefOf(t.obj)
+	if t.ns != "" {
+		r.Namespace = t.ns
+	}
+	return r
+}
+
+// resource is the dynamic client of a resource in ns ("" for cluster-scoped).
+func (w *Waiter) resource(m *meta.RESTMapping, ns string) dynamic.ResourceInterface {
+	if ns == "" {
+		return w.dyn.Resource(m.Resource)
+	}
+	return w.dyn.Resource(m.Resource).Namespace(ns)
+}
+
+// check reads one object, computes its status and diagnoses it.
+func (w *Waiter) check(ctx context.Context, t target, snap *snapshot, st *waitState) (ObjectStatus, error) {
+	ref := t.ref()
+	live, err := snap.object(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return ObjectStatus{Ref: ref, Status: string(kstatus.NotFoundStatus), Message: "not found"}, nil
 	}
@@ -199,27 +227,27 @@ func (w *Waiter) check(ctx context.Context, o *unstructured.Unstructured, st *wa
 		}
 		// A crashing container can look ready for a moment: the pods must
 		// have settled, and have no problem.
-		settled, err := w.settled(ctx, ref, live, st)
+		settled, err := w.settled(ctx, ref, live, snap, st)
 		if err != nil || settled {
 			return s, err
 		}
 		return ObjectStatus{Ref: ref, Status: string(kstatus.InProgressStatus), Message: "waiting for pods to settle"}, nil
 	}
-	if rerr := w.diagnose(ctx, ref, live, res, st); rerr != nil {
+	if rerr := w.diagnose(ctx, ref, live, res, snap, st); rerr != nil {
 		return s, rerr
 	}
 	return s, nil
 }
 
 // diagnose returns a *RolloutError when the object's rollout has failed.
-func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstructured, res *kstatus.Result, st *waitState) error {
+func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstructured, res *kstatus.Result, snap *snapshot, st *waitState) error {
 	ns := live.GetNamespace()
 	if live.GetKind() == "PersistentVolumeClaim" && live.GetAPIVersion() == "v1" {
 		return w.checkClaim(ctx, ref, ns, live.GetName(), st)
 	}
 	if res.Status == kstatus.FailedStatus && live.GetKind() == "Job" {
 		e := &RolloutError{Object: ref, Reason: "JobFailed", Message: res.Message}
-		pods, err := w.currentPods(ctx, live)
+		pods, err := w.currentPods(ctx, live, snap)
 		if err == nil {
 			e.Pod, e.Container = failedJobPod(pods)
 		}
@@ -231,7 +259,7 @@ func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstr
 		}
 		return e
 	}
-	pods, err := w.currentPods(ctx, live)
+	pods, err := w.currentPods(ctx, live, snap)
 	if err != nil {
 		w.log.Debug("listing pods", zap.Stringer("object", ref), zap.Error(err))
 		return nil
@@ -322,8 +350,8 @@ func compute(live *unstructured.Unstructured) (*kstatus.Result, error) {
 // settled checks the current pods of a ready workload: a problem fails the
 // rollout; a container that is not ready, or ready for less than Settle, is
 // not settled yet.
-func (w *Waiter) settled(ctx context.Context, ref Ref, live *unstructured.Unstructured, st *waitState) (bool, error) {
-	pods, err := w.currentPods(ctx, live)
+func (w *Waiter) settled(ctx context.Context, ref Ref, live *unstructured.Unstructured, snap *snapshot, st *waitState) (bool, error) {
+	pods, err := w.currentPods(ctx, live, snap)
 	if err != nil {
 		return false, nil
 	}

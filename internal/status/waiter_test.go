@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynfake "k8s.io/client-go/dynamic/fake"
 	kfake "k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 )
 
 func testMapper() meta.RESTMapper {
@@ -99,5 +101,44 @@ func TestWaitFailsFastOnCrashLoop(t *testing.T) {
 	var te *TimeoutError
 	if !errors.As(err, &te) || len(te.NotReady) != 1 || te.NotReady[0].Ref.Name != "web" || te.NotReady[0].Message == "" {
 		t.Fatalf("want a TimeoutError naming web with a message, got %v", err)
+	}
+}
+
+// Many objects of one resource and namespace are read with one list per
+// tick, not one get each; a lone object is read with a get.
+func TestWaitListsBigGroupsOnce(t *testing.T) {
+	var objs []*unstructured.Unstructured
+	var live []runtime.Object
+	for i := range 20 {
+		cm := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]interface{}{"name": fmt.Sprintf("c%d", i), "namespace": "ns",
+				"labels": map[string]interface{}{"app.kubernetes.io/managed-by": "devloop", "n": fmt.Sprint(i)}}}}
+		objs = append(objs, cm)
+		live = append(live, cm.DeepCopy())
+	}
+	lone := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]interface{}{"name": "lone", "namespace": "other"}}}
+	objs = append(objs, lone)
+	live = append(live, lone.DeepCopy())
+	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{{Version: "v1", Resource: "configmaps"}: "ConfigMapList"}, live...)
+	w := NewWaiter(dyn, testMapper(), kfake.NewClientset(), zap.NewNop(), WaiterOptions{PollInterval: 10 * time.Millisecond})
+	if err := w.Wait(context.Background(), objs, 5*time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	var lists, gets []string
+	for _, a := range dyn.Actions() {
+		switch a.GetVerb() {
+		case "list":
+			lists = append(lists, a.GetNamespace())
+			if sel := a.(clienttesting.ListAction).GetListRestrictions().Labels.String(); sel != "app.kubernetes.io/managed-by=devloop" {
+				t.Errorf("list selector %q, want the labels all objects share", sel)
+			}
+		case "get":
+			gets = append(gets, a.GetNamespace()+"/"+a.(clienttesting.GetAction).GetName())
+		}
+	}
+	if len(lists) != 1 || lists[0] != "ns" || len(gets) != 1 || gets[0] != "other/lone" {
+		t.Fatalf("lists %v, gets %v; want one list in ns and one get of other/lone", lists, gets)
 	}
 }
