@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,6 +28,9 @@ type Bench struct {
 	samples map[string]any // extra raw data for the JSON (events, outputs)
 	// profile is true when devloop accepts --cpu-profile.
 	profile bool
+	// idleSmall is the memory of devloop dev on a small project (the idle
+	// scenario's baseline), nil until measured.
+	idleSmall *memory
 
 	mu         sync.Mutex
 	procs      []*Proc
@@ -202,4 +207,41 @@ func (b *Bench) profilePath(scenario string) string {
 	dir := fmt.Sprintf("%s/bench/results/profiles", b.root)
 	_ = os.MkdirAll(dir, 0o755)
 	return fmt.Sprintf("%s/%s-%s.pprof", dir, time.Now().Format("2006-01-02"), scenario)
+}
+
+// heapProfilePath is where a scenario's heap profile goes.
+func (b *Bench) heapProfilePath(scenario string) string {
+	return strings.TrimSuffix(b.profilePath(scenario), ".pprof") + "-heap.pprof"
+}
+
+// pprofAddr returns a free loopback address for devloop's --pprof-addr.
+func pprofAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// saveHeapProfile fetches the heap profile of a devloop started with
+// --pprof-addr addr (after a GC, so it shows what is retained).
+func saveHeapProfile(ctx context.Context, addr, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetching the heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetching the heap profile: %s", resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("fetching the heap profile: %w", err)
+	}
+	return os.WriteFile(path, data, 0o644)
 }

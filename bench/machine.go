@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -96,13 +97,20 @@ func procStatusKBFile(path, field string) (float64, error) {
 	return 0, fmt.Errorf("no %s in %s", field, path)
 }
 
-// writeJSON writes the results file and drops the CPU profiles of scenarios
-// that met every target.
+// writeJSON writes the results file and drops the profiles of scenarios that
+// met every target; the others are summarized in the file.
 func (b *Bench) writeJSON(ctx context.Context, path string) error {
+	tops := map[string]string{}
 	for _, sc := range []string{"change", "noop", "warm", "idle", "apply", "deliver", "sync"} {
-		p := b.profilePath(sc)
-		if _, err := os.Stat(p); err == nil && !b.res.missed(sc) {
-			_ = os.Remove(p)
+		for _, p := range []string{b.profilePath(sc), b.heapProfilePath(sc)} {
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			if !b.res.missed(sc) {
+				_ = os.Remove(p)
+				continue
+			}
+			tops[filepath.Base(p)] = b.pprofTop(ctx, p)
 		}
 	}
 	for _, m := range b.res.metrics {
@@ -117,6 +125,9 @@ func (b *Bench) writeJSON(ctx context.Context, path string) error {
 		"errors":    b.res.Errors,
 		"raw":       b.samples,
 		"profiling": b.profile,
+		// The top of each kept profile (scenarios that missed a target),
+		// so the results file says where the time or memory goes.
+		"profiles": tops,
 	}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -126,4 +137,18 @@ func (b *Bench) writeJSON(ctx context.Context, path string) error {
 		return fmt.Errorf("results dir: %w", err)
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// pprofTop is `go tool pprof -top` of a profile (heap profiles by the
+// memory in use), or the error.
+func (b *Bench) pprofTop(ctx context.Context, profile string) string {
+	args := []string{"tool", "pprof", "-top", "-nodecount=25"}
+	if strings.HasSuffix(profile, "-heap.pprof") {
+		args = append(args, "-sample_index=inuse_space")
+	}
+	out, err := exec.CommandContext(ctx, "go", append(args, b.devloop, profile)...).Output()
+	if err != nil {
+		return fmt.Sprintf("go tool pprof: %v", err)
+	}
+	return string(out)
 }

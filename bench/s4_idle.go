@@ -28,39 +28,23 @@ func (b *Bench) idleScenario(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "    generated %d files in %s\n", dirs*perDir, time.Since(t0).Round(time.Millisecond))
 	ns := b.namespace("idle")
 	img := "bench-idle-" + b.id
-	files := map[string]string{
-		"bulk/Dockerfile": "FROM scratch\nCOPY marker /marker\n",
-		"bulk/marker":     "marker\n",
-		"devloop.yaml": fmt.Sprintf(`apiVersion: devloop.dev/v1alpha1
-kind: Config
-metadata:
-  name: bench-idle-%s
-build:
-  artifacts:
-    - image: %s
-      context: bulk
-deploy:
-  kustomize:
-    path: k8s
-`, b.id, img),
-		"k8s/kustomization.yaml": fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n  - objects.yaml\n", ns),
-		"k8s/objects.yaml": fmt.Sprintf(`apiVersion: v1
-kind: Namespace
-metadata:
-  name: %s
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: idle
-data:
-  image: %s
-`, ns, img),
-	}
+	files := idleFiles(b.id, ns, img)
 	if err := writeFiles(dir, files); err != nil {
 		return err
 	}
-	p, err := b.startDevloop(dir, append([]string{"dev", "-n", ns, "--quiet-period", quietPeriod.String()}, b.profileArgs(sc)...)...)
+	// Baseline in the same run: the same project with a two-file context.
+	if err := b.idleBaseline(ctx); err != nil {
+		b.res.errorf(sc, "small-project baseline: %v", err)
+	}
+	args := append([]string{"dev", "-n", ns, "--quiet-period", quietPeriod.String()}, b.profileArgs(sc)...)
+	addr, err := pprofAddr()
+	if err != nil {
+		return err
+	}
+	if b.profile {
+		args = append(args, "--pprof-addr", addr)
+	}
+	p, err := b.startDevloop(dir, args...)
 	if err != nil {
 		return err
 	}
@@ -87,16 +71,25 @@ data:
 	if err != nil {
 		return err
 	}
-	hwm, err := procStatusKB(p.Pid(), "VmHWM")
+	mem, err := readMemory(p.Pid())
 	if err != nil {
 		return err
 	}
-	rss, _ := procStatusKB(p.Pid(), "VmRSS")
+	if b.profile {
+		if err := saveHeapProfile(ctx, addr, b.heapProfilePath(sc)); err != nil {
+			b.res.errorf(sc, "%v", err)
+		}
+	}
 	b.res.add(sc, fmt.Sprintf("idle CPU over %s (%% of one core)", idle), "%", le(1, "≤ 1%")).Samples =
 		[]float64{100 * (c1 - c0) / idle.Seconds()}
 	b.res.add(sc, "idle: events emitted", "count", nil).Samples = []float64{float64(p.Len() - from)}
-	b.res.add(sc, "peak RSS (VmHWM, whole run)", "MB", le(100, "≤ 100MB")).Samples = []float64{hwm / 1024}
-	b.res.add(sc, "RSS after idle (VmRSS)", "MB", nil).Samples = []float64{rss / 1024}
+	b.res.add(sc, "peak RSS (VmHWM, whole run)", "MB", le(100, "≤ 100MB")).Samples = []float64{mem.hwm}
+	b.res.add(sc, "RSS after idle (VmRSS)", "MB", nil).Samples = []float64{mem.rss}
+	b.res.add(sc, "RSS after idle: anonymous (heap, stacks)", "MB", nil).Samples = []float64{mem.anon}
+	b.res.add(sc, "RSS after idle: file-backed (the binary's pages)", "MB", nil).Samples = []float64{mem.file}
+	if b.idleSmall != nil {
+		b.res.add(sc, "RSS the 100k-file tree adds (VmRSS − small project's)", "MB", nil).Samples = []float64{mem.rss - b.idleSmall.rss}
+	}
 
 	var (
 		detect = b.res.add(sc, "edit in the tree: save → cycle start", "ms", le(150, "≤ 150ms"))
@@ -133,6 +126,93 @@ data:
 		time.Sleep(time.Second)
 	}
 	b.samples["idle.events"] = p.Events()
+	return nil
+}
+
+// idleFiles is the idle scenario's project: a context "bulk" (the tree is
+// generated into it), a Namespace and a ConfigMap naming the image.
+func idleFiles(id, ns, img string) map[string]string {
+	return map[string]string{
+		"bulk/Dockerfile": "FROM scratch\nCOPY marker /marker\n",
+		"bulk/marker":     "marker\n",
+		"devloop.yaml": fmt.Sprintf(`apiVersion: devloop.dev/v1alpha1
+kind: Config
+metadata:
+  name: bench-idle-%s
+build:
+  artifacts:
+    - image: %s
+      context: bulk
+deploy:
+  kustomize:
+    path: k8s
+`, id, img),
+		"k8s/kustomization.yaml": fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n  - objects.yaml\n", ns),
+		"k8s/objects.yaml": fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %s
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: idle
+data:
+  image: %s
+`, ns, img),
+	}
+}
+
+// memory is a process's memory in MB.
+type memory struct{ hwm, rss, anon, file float64 }
+
+func readMemory(pid int) (memory, error) {
+	var m memory
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{{"VmHWM", &m.hwm}, {"VmRSS", &m.rss}, {"RssAnon", &m.anon}, {"RssFile", &m.file}} {
+		kb, err := procStatusKB(pid, f.name)
+		if err != nil {
+			return m, err
+		}
+		*f.dst = kb / 1024
+	}
+	return m, nil
+}
+
+// idleBaseline runs `devloop dev` on the same project with a context of two
+// files, idle for a few seconds, and records its memory: what devloop costs
+// before any tree.
+func (b *Bench) idleBaseline(ctx context.Context) error {
+	const sc = "idle"
+	dir, err := b.tempDir("idle-small")
+	if err != nil {
+		return err
+	}
+	ns := b.namespace("idle-small")
+	small := idleFiles(b.id+"-small", ns, "bench-idle-small-"+b.id)
+	if err := writeFiles(dir, small); err != nil {
+		return err
+	}
+	p, err := b.startDevloop(dir, "dev", "-n", ns, "--quiet-period", quietPeriod.String())
+	if err != nil {
+		return err
+	}
+	defer p.Stop(30 * time.Second)
+	if err := waitFirstCycle(ctx, p, 10*time.Minute); err != nil {
+		return err
+	}
+	b.trackImages(p.Events())
+	time.Sleep(5 * time.Second)
+	m, err := readMemory(p.Pid())
+	if err != nil {
+		return err
+	}
+	b.idleSmall = &m
+	b.res.add(sc, "baseline: small project (2-file context), peak RSS", "MB", nil).Samples = []float64{m.hwm}
+	b.res.add(sc, "baseline: small project, RSS anonymous", "MB", nil).Samples = []float64{m.anon}
+	b.res.add(sc, "baseline: small project, RSS file-backed", "MB", nil).Samples = []float64{m.file}
 	return nil
 }
 
