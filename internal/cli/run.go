@@ -71,6 +71,8 @@ func runRun(ctx context.Context, o *runOptions) error {
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err),
+		// One pass: the manifests are read once, checked before the builds.
+		CacheRender: true,
 	})
 	if err != nil {
 		return err

@@ -126,6 +126,13 @@ func (l *Loop) carryOut(ctx context.Context, w work, res *cycleResult) error {
 			return err
 		}
 	}
+	if w.all && w.redeploy {
+		// A full pass (the first, or after a reload): a broken overlay is
+		// reported before the builds.
+		if err := l.runner.CheckManifests(ctx); err != nil {
+			return err
+		}
+	}
 	if w.all || len(w.rebuild) > 0 {
 		var only []string
 		if !w.all {

@@ -82,6 +82,17 @@ func (r *Runner) kustomize(ctx context.Context, path string) (objs []*unstructur
 	return objs, cached, nil
 }
 
+// CheckManifests runs kustomize once before any build, so that a broken
+// overlay fails in milliseconds rather than after the builds; with
+// Options.CacheRender the output is kept for the deploy.
+func (r *Runner) CheckManifests(ctx context.Context) error {
+	if _, _, err := r.kustomize(ctx, r.cfg.Deploy.Kustomize.Dir); err != nil {
+		r.sink.Emit(events.Event{Phase: events.PhaseRender, Status: events.StatusFailed, Message: err.Error()})
+		return &InputError{Err: err}
+	}
+	return nil
+}
+
 // ForgetRender drops the kept kustomize output: the dev loop calls it when
 // a file under the manifests changed (or events were lost).
 func (r *Runner) ForgetRender() {

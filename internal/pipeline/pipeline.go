@@ -226,11 +226,15 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Run makes one full pass: build every artifact (skipping unchanged ones),
-// then deploy and wait.
+// Run makes one full pass: check that the manifests render, build every
+// artifact (skipping unchanged ones), then deploy and wait. A broken overlay
+// is reported before any build.
 func (r *Runner) Run(ctx context.Context) (Result, error) {
 	start := time.Now()
 	res := Result{}
+	if err := r.CheckManifests(ctx); err != nil {
+		return res, err
+	}
 	images, err := r.BuildAll(ctx, nil, &res)
 	if err != nil {
 		return res, err

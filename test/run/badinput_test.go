@@ -173,6 +173,20 @@ func TestBadEnvironment(t *testing.T) {
 			}
 		}
 	})
+	t.Run("broken overlay fails before any build", func(t *testing.T) {
+		dir, _ := testenv.CopyExample(t, "notes")
+		// A source change that would need a build, and an overlay naming a
+		// resource file that does not exist.
+		writeFile(t, dir, "web/extra.go", "package main\n\nconst extra = \""+t.Name()+time.Now().String()+"\"\n")
+		edit(t, dir, "k8s/overlays/dev/kustomization.yaml", "resources:\n", "resources:\n  - missing.yaml\n")
+		r := devloop(t, dir, nil, 2*time.Minute, "run", "-o", "json")
+		if r.Code != 2 || !strings.Contains(r.output(), "missing.yaml") {
+			t.Errorf("devloop run with a broken overlay: exit %d, want 2 naming missing.yaml:\n%s", r.Code, tail(r.output(), 10))
+		}
+		if evs := parseEvents(t, r.Stdout); len(filter(evs, "build", "")) != 0 || len(filter(evs, "hash", "")) != 0 {
+			t.Errorf("devloop run hashed or built before finding the overlay broken:%s", dump(evs))
+		}
+	})
 	t.Run("no Docker Engine", func(t *testing.T) {
 		dir, name := testenv.CopyExample(t, "notes")
 		t.Cleanup(func() {
