@@ -192,3 +192,16 @@ func TestEnvBuildFailure(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A docker CLI without the buildx plugin gets the clear message from
+// Inspect too (asked before multi-platform builds), not buildx's raw usage.
+func TestEnvInspectWithoutBuildx(t *testing.T) {
+	e := newEnvBuilder(t)
+	env := docker.MergeEnv(os.Environ(), []string{"DOCKER_CONFIG=" + t.TempDir()})
+	b := NewBuilder(e.log, env)
+	_, err := b.Inspect(context.Background(), "")
+	if err == nil || !strings.Contains(err.Error(), "buildx plugin is not installed") {
+		t.Fatalf("Inspect without buildx: %v, want the missing-plugin message", err)
+	}
+	t.Logf("error: %v", err)
+}

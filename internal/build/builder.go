@@ -75,8 +75,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 			return Result{}, fmt.Errorf("running docker buildx: %w (is the docker CLI installed and on PATH?)", runErr)
 		}
 		if lines := tail.Lines(); missingBuildx(lines) {
-			return Result{}, fmt.Errorf("building %s: the docker buildx plugin is not installed (the docker CLI answered %q): "+
-				"install it as a CLI plugin (docker-buildx in $DOCKER_CONFIG/cli-plugins or ~/.docker/cli-plugins)", req.Image, lines[0])
+			return Result{}, fmt.Errorf("building %s: %w", req.Image, errNoBuildx(lines[0]))
 		}
 		return Result{}, &BuildError{Image: req.Image, Err: runErr, Tail: tail.Lines()}
 	}
@@ -118,6 +117,13 @@ func parseMetadata(b []byte) (string, error) {
 		return "", fmt.Errorf("buildx metadata: unexpected digest %q", d)
 	}
 	return d, nil
+}
+
+// errNoBuildx is the error for a docker CLI without the buildx plugin;
+// answer is the first line the CLI printed.
+func errNoBuildx(answer string) error {
+	return fmt.Errorf("the docker buildx plugin is not installed (the docker CLI answered %q): "+
+		"install it as a CLI plugin (docker-buildx in $DOCKER_CONFIG/cli-plugins or ~/.docker/cli-plugins)", strings.TrimSpace(answer))
 }
 
 // missingBuildx reports whether the docker CLI's output says it has no buildx

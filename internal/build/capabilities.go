@@ -41,6 +41,9 @@ func (b *Builder) Inspect(ctx context.Context, name string) (BuilderInfo, error)
 	cmd := command(ctx, b.env, b.docker, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
+		if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); missingBuildx(lines) {
+			return BuilderInfo{}, fmt.Errorf("inspecting the buildx builder: %w", errNoBuildx(lines[0]))
+		}
 		what := "the current buildx builder"
 		if name != "" {
 			what = fmt.Sprintf("buildx builder %q", name)
