@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -128,4 +129,47 @@ func BenchmarkUpdateOneEdit(b *testing.B) {
 		prev = r
 	}
 	reportCPU(b, cpu)
+}
+
+// heapAlloc returns the live heap after a full collection. Two cycles empty
+// the sync.Pool victim cache too.
+func heapAlloc() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkRetainedHeap reports the live heap a Hasher plus its last Result
+// keep for a 100,000-file tree: after a full Hash (hash-MB), and after one
+// Update from it with the older Result dropped, as the dev loop holds them
+// (update-MB).
+func BenchmarkRetainedHeap(b *testing.B) {
+	root, c := benchTree(b)
+	p := filepath.Join(root, "pkg050", "sub025", "file010.go")
+	var hashMB, updateMB float64
+	i := 0
+	for b.Loop() {
+		i++
+		base := heapAlloc()
+		h := NewHasher()
+		r, err := h.Hash(context.Background(), c, Inputs{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hashMB += float64(int64(heapAlloc())-int64(base)) / (1 << 20)
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("edit %d\n", i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		r, err = h.Update(context.Background(), c, r, []string{p}, Inputs{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		updateMB += float64(int64(heapAlloc())-int64(base)) / (1 << 20)
+		runtime.KeepAlive(h)
+		runtime.KeepAlive(r)
+	}
+	b.ReportMetric(hashMB/float64(b.N), "hash-MB")
+	b.ReportMetric(updateMB/float64(b.N), "update-MB")
 }

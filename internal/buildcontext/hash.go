@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -49,13 +48,13 @@ type Inputs struct {
 type Result struct {
 	// Digest is the content hash; Digest.Tag() is the image tag.
 	Digest Digest
-	// Manifest maps each included path (slash-separated, relative to the
-	// context) to the digest of its entry.
+	// Manifest lists each included path with what the build sees of it.
 	Manifest Manifest
 	// FilesRead is the number of files whose contents were read (cache misses).
 	FilesRead int
 
 	// ctx and entries let Update patch this result instead of walking.
+	// entries is shared with Manifest and the Hasher, never modified.
 	ctx     *Context
 	entries []entry
 }
@@ -65,18 +64,19 @@ type Result struct {
 // is not cached.
 const racyWindow = 50 * time.Millisecond
 
-// Hasher hashes build contexts, caching per-file content digests keyed by
-// (path, size, mtime, inode, ctime) so that rehashing an unchanged context
-// reads no file contents. It is safe for concurrent use; the zero value is
-// not usable, use NewHasher.
+// Hasher hashes build contexts, reusing per-file content digests while a
+// file's key (size, mtime, ctime, inode, device) is unchanged, so that
+// rehashing an unchanged context reads no file contents. It is safe for
+// concurrent use; the zero value is not usable, use NewHasher.
 //
-// Memory matters: a watched tree may hold 100,000 files. The cache is kept
-// per directory and keyed by the path relative to it (sharing the string
-// the walk made), digests are kept as bytes, and file contents are read
-// through pooled buffers.
+// Memory matters: a watched tree may hold 100,000 files. The cache is no
+// map of its own but the sorted entries of the last Hash or Update of each
+// context directory, the very slice its Result holds: a file's previous
+// digest is found by binary search on its relative path.
 type Hasher struct {
 	mu      sync.Mutex
-	cache   map[string]map[string]cacheEntry // directory → relative path → entry
+	last    map[string][]entry    // context directory → entries of its last hash
+	files   map[string]cacheEntry // absolute path → digest, for fileDigest
 	workers int
 	bufs    sync.Pool // *[]byte read buffers
 }
@@ -86,6 +86,7 @@ type sum [sha256.Size]byte
 
 func (s sum) hex() string { return hex.EncodeToString(s[:]) }
 
+// fileKey identifies a version of a file without reading it.
 type fileKey struct {
 	size  int64
 	mtime int64
@@ -94,6 +95,7 @@ type fileKey struct {
 	dev   uint64
 }
 
+// cacheEntry is a file's stable digest with the key it was read under.
 type cacheEntry struct {
 	key    fileKey
 	digest sum
@@ -105,7 +107,7 @@ func NewHasher() *Hasher {
 	if w < 4 {
 		w = 4
 	}
-	h := &Hasher{cache: map[string]map[string]cacheEntry{}, workers: w}
+	h := &Hasher{last: map[string][]entry{}, files: map[string]cacheEntry{}, workers: w}
 	h.bufs.New = func() any { b := make([]byte, readBuffer); return &b }
 	return h
 }
@@ -113,20 +115,12 @@ func NewHasher() *Hasher {
 // readBuffer is the size of the pooled buffers files are read through.
 const readBuffer = 32 << 10
 
-// cached returns the cache entry of rel under dir.
-func (h *Hasher) cached(dir, rel string) (cacheEntry, bool) {
-	ce, ok := h.cache[dir][rel]
-	return ce, ok
-}
-
-// store records a digest; h.mu must be held.
-func (h *Hasher) store(dir, rel string, ce cacheEntry) {
-	m := h.cache[dir]
-	if m == nil {
-		m = map[string]cacheEntry{}
-		h.cache[dir] = m
-	}
-	m[rel] = ce
+// publish makes entries, complete and sorted, the cache of context
+// directory dir. They must not be modified afterwards.
+func (h *Hasher) publish(dir string, entries []entry) {
+	h.mu.Lock()
+	h.last[dir] = entries
+	h.mu.Unlock()
 }
 
 // Hash computes the content hash of c with the given inputs.
@@ -135,26 +129,16 @@ func (h *Hasher) Hash(ctx context.Context, c *Context, in Inputs) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	files := make([]int, 0, len(entries))
-	for i := range entries {
-		if entries[i].kind == kindFile {
-			files = append(files, i)
-		}
-	}
-	read, err := h.fill(ctx, c.Dir, entries, files)
+	read, err := h.fill(ctx, c.Dir, entries)
 	if err != nil {
 		return Result{}, err
 	}
-
-	man := make(Manifest, len(entries))
-	for i := range entries {
-		man[entries[i].rel] = entries[i].entryDigest()
-	}
-	return h.finish(c, entries, man, read, in)
+	h.publish(c.Dir, entries)
+	return h.finish(c, entries, read, in)
 }
 
 // finish computes the digest of the sorted entries and the other inputs.
-func (h *Hasher) finish(c *Context, entries []entry, man Manifest, read int, in Inputs) (Result, error) {
+func (h *Hasher) finish(c *Context, entries []entry, read int, in Inputs) (Result, error) {
 	dfDigest, err := h.fileDigest(c.Dockerfile)
 	if err != nil {
 		return Result{}, fmt.Errorf("reading Dockerfile %s: %w", c.Dockerfile, err)
@@ -162,9 +146,10 @@ func (h *Hasher) finish(c *Context, entries []entry, man Manifest, read int, in 
 	sum := sha256.New()
 	io.WriteString(sum, "devloop-context-v1\x00")
 	buf := make([]byte, 0, 4096)
+	d := make([]byte, 0, 128) // scratch for each entry's manifest value
 	for i := range entries {
 		e := &entries[i]
-		d := man[e.rel]
+		d = e.appendDigest(d[:0])
 		// Lengths make the encoding unambiguous whatever bytes names hold.
 		buf = strconv.AppendInt(buf, int64(len(e.rel)), 10)
 		buf = append(buf, ':')
@@ -196,27 +181,35 @@ func (h *Hasher) finish(c *Context, entries []entry, man Manifest, read int, in 
 	}
 	return Result{
 		Digest:    Digest("sha256:" + hex.EncodeToString(sum.Sum(nil))),
-		Manifest:  man,
+		Manifest:  Manifest{entries: entries},
 		FilesRead: read,
 		ctx:       c,
 		entries:   entries,
 	}, nil
 }
 
-// fill computes the content digest of every regular file in idx, from the
-// cache when the file's key is unchanged, else by reading it (in parallel).
-func (h *Hasher) fill(ctx context.Context, dir string, entries []entry, idx []int) (int, error) {
-	var misses []int
+// fill computes the content digest of every regular file of entries (but
+// those whose rel is "", superseded ones): taken from the last entries of
+// dir when the file is there with the same key and a stable digest, else
+// read (in parallel). It returns the number of files read.
+func (h *Hasher) fill(ctx context.Context, dir string, entries []entry) (int, error) {
 	h.mu.Lock()
-	for _, i := range idx {
+	last := h.last[dir] // published, hence never modified: searched unlocked
+	h.mu.Unlock()
+	var misses []int
+	for i := range entries {
 		e := &entries[i]
-		if ce, ok := h.cached(dir, e.rel); ok && ce.key == e.key {
-			e.digest = ce.digest
+		if e.kind != kindFile || e.rel == "" {
 			continue
+		}
+		if j, ok := search(last, e.rel); ok {
+			if old := &last[j]; old.kind == kindFile && old.stable && old.key == e.key {
+				e.digest, e.stable = old.digest, true
+				continue
+			}
 		}
 		misses = append(misses, i)
 	}
-	h.mu.Unlock()
 	if len(misses) == 0 {
 		return 0, nil
 	}
@@ -233,11 +226,7 @@ func (h *Hasher) fill(ctx context.Context, dir string, entries []entry, idx []in
 				return err
 			}
 			e.digest = d
-			if stable && key == e.key {
-				h.mu.Lock()
-				h.store(dir, e.rel, cacheEntry{key: key, digest: d})
-				h.mu.Unlock()
-			}
+			e.stable = stable && key == e.key
 			return nil
 		})
 	}
@@ -248,17 +237,15 @@ func (h *Hasher) fill(ctx context.Context, dir string, entries []entry, idx []in
 }
 
 // fileDigest returns the hex content digest of one file by path, using the
-// cache.
+// cache of single files (a Dockerfile may lie outside its context).
 func (h *Hasher) fileDigest(abs string) (string, error) {
 	fi, err := os.Stat(abs)
 	if err != nil {
 		return "", err
 	}
 	key := keyOf(fi)
-	dir, rel := filepath.Split(abs)
-	dir = filepath.Clean(dir)
 	h.mu.Lock()
-	ce, ok := h.cached(dir, rel)
+	ce, ok := h.files[abs]
 	h.mu.Unlock()
 	if ok && ce.key == key {
 		return ce.digest.hex(), nil
@@ -269,7 +256,7 @@ func (h *Hasher) fileDigest(abs string) (string, error) {
 	}
 	if stable && k2 == key {
 		h.mu.Lock()
-		h.store(dir, rel, cacheEntry{key: key, digest: d})
+		h.files[abs] = cacheEntry{key: key, digest: d}
 		h.mu.Unlock()
 	}
 	return d.hex(), nil

@@ -70,11 +70,11 @@ func TestHashIgnoresLocationAndTimes(t *testing.T) {
 		t.Fatalf("tag %q is not %d hex digits", tag, TagLength)
 	}
 	for _, p := range []string{"app/main.go", "link", "app/loop", "with space/ünï\xffcode.txt", "app", ".dockerignore", "Dockerfile"} {
-		if _, ok := ra.Manifest[p]; !ok {
+		if _, ok := ra.Manifest.Lookup(p); !ok {
 			t.Errorf("manifest lacks %q", p)
 		}
 	}
-	if _, ok := ra.Manifest["debug.log"]; ok {
+	if _, ok := ra.Manifest.Lookup("debug.log"); ok {
 		t.Error("manifest holds the excluded debug.log")
 	}
 }
@@ -213,8 +213,8 @@ func TestHashCanceled(t *testing.T) {
 }
 
 func TestDiffSummary(t *testing.T) {
-	prev := Manifest{"a": "f:1", "b": "f:2", "c": "f:3"}
-	cur := Manifest{"a": "f:9", "b": "f:2", "d": "f:4", "e": "f:5"}
+	prev := manifestOf(map[string]string{"a": "f:1", "b": "f:2", "c": "f:3"})
+	cur := manifestOf(map[string]string{"a": "f:9", "b": "f:2", "d": "f:4", "e": "f:5"})
 	want := []string{"changed: a", "removed: c", "added: d", "added: e"}
 	got := Diff(prev, cur)
 	if strings.Join(got, "|") != strings.Join(want, "|") {

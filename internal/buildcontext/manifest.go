@@ -2,36 +2,57 @@ package buildcontext
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
-// Manifest maps each path of a context (slash-separated, relative) to a
-// digest of what the build sees of it ("dir", "symlink:TARGET", "f:SHA" or
-// "x:SHA" for an executable file).
-type Manifest map[string]string
+// Manifest lists the paths of a hashed context (slash-separated, relative)
+// with what the build sees of each: "dir", "symlink:TARGET", "f:SHA" or
+// "x:SHA" for an executable file. It shares the sorted entries of its Result
+// and costs nothing to copy. The zero Manifest is "never hashed": Diff
+// compares nothing with it.
+type Manifest struct {
+	entries []entry // sorted by rel; nil for the zero Manifest
+}
+
+// Len returns the number of paths in m.
+func (m Manifest) Len() int { return len(m.entries) }
+
+// Lookup returns the value of the path rel in m ("dir", "f:SHA", ...) and
+// whether m holds it.
+func (m Manifest) Lookup(rel string) (string, bool) {
+	i, ok := search(m.entries, rel)
+	if !ok {
+		return "", false
+	}
+	return string(m.entries[i].appendDigest(nil)), true
+}
 
 // Diff lists how cur differs from prev, sorted by path, one line per path:
-// "changed: PATH", "added: PATH" or "removed: PATH". A nil prev gives nil
+// "changed: PATH", "added: PATH" or "removed: PATH". A zero prev gives nil
 // (there is nothing to compare with).
 func Diff(prev, cur Manifest) []string {
-	if prev == nil {
+	if prev.entries == nil {
 		return nil
 	}
 	var out []string
-	for p, d := range cur {
-		if old, ok := prev[p]; !ok {
-			out = append(out, "added: "+p)
-		} else if old != d {
-			out = append(out, "changed: "+p)
+	p, c := prev.entries, cur.entries
+	i, j := 0, 0
+	for i < len(p) || j < len(c) {
+		switch {
+		case j >= len(c) || (i < len(p) && p[i].rel < c[j].rel):
+			out = append(out, "removed: "+p[i].rel)
+			i++
+		case i >= len(p) || c[j].rel < p[i].rel:
+			out = append(out, "added: "+c[j].rel)
+			j++
+		default:
+			if !p[i].sameAs(&c[j]) {
+				out = append(out, "changed: "+c[j].rel)
+			}
+			i++
+			j++
 		}
 	}
-	for p := range prev {
-		if _, ok := cur[p]; !ok {
-			out = append(out, "removed: "+p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return diffPath(out[i]) < diffPath(out[j]) })
 	return out
 }
 

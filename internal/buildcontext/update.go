@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,25 +45,28 @@ func (h *Hasher) Update(ctx context.Context, c *Context, prev Result, changed []
 
 	old := prev.entries
 	drop := make([]bool, len(old))
-	man := maps.Clone(prev.Manifest)
+	// parents are the directories added as parents of new paths; with the
+	// kept old entries they say which paths the context already holds.
+	parents := map[string]bool{}
+	have := func(rel string) bool {
+		if i, ok := search(old, rel); ok && !drop[i] {
+			return true
+		}
+		return parents[rel]
+	}
 	var added []entry
-	have := func(rel string) bool { _, ok := man[rel]; return ok }
 	for _, rel := range rels {
 		// Drop rel and everything below it; it is looked at afresh.
-		if i := sort.Search(len(old), func(i int) bool { return old[i].rel >= rel }); i < len(old) && old[i].rel == rel {
+		if i, ok := search(old, rel); ok {
 			drop[i] = true
-			delete(man, rel)
 		}
 		prefix := rel + "/"
 		for i := sort.Search(len(old), func(i int) bool { return old[i].rel >= prefix }); i < len(old) && strings.HasPrefix(old[i].rel, prefix); i++ {
-			if !drop[i] {
-				drop[i] = true
-				delete(man, old[i].rel)
-			}
+			drop[i] = true
 		}
 		for j := range added {
 			if added[j].rel == rel || strings.HasPrefix(added[j].rel, prefix) {
-				delete(man, added[j].rel)
+				delete(parents, added[j].rel)
 				added[j].rel = "" // superseded
 			}
 		}
@@ -82,7 +84,7 @@ func (h *Hasher) Update(ctx context.Context, c *Context, prev Result, changed []
 		// The parents of a new path are in the context too.
 		for d := parentRel(rel); d != "" && !have(d); d = parentRel(d) {
 			added = append(added, entry{rel: d, kind: kindDir})
-			man[d] = "dir"
+			parents[d] = true
 		}
 		switch {
 		case fi.IsDir():
@@ -104,20 +106,13 @@ func (h *Hasher) Update(ctx context.Context, c *Context, prev Result, changed []
 	}
 
 	// Fill in the digests of the new files.
-	var files []int
-	for i := range added {
-		if added[i].rel != "" && added[i].kind == kindFile {
-			files = append(files, i)
-		}
-	}
-	read, err := h.fill(ctx, c.Dir, added, files)
+	read, err := h.fill(ctx, c.Dir, added)
 	if err != nil {
 		return Result{}, err
 	}
 	fresh := added[:0:0]
 	for _, e := range added {
 		if e.rel != "" {
-			man[e.rel] = e.entryDigest()
 			fresh = append(fresh, e)
 		}
 	}
@@ -142,7 +137,8 @@ func (h *Hasher) Update(ctx context.Context, c *Context, prev Result, changed []
 			j++
 		}
 	}
-	return h.finish(c, merged, man, read, in)
+	h.publish(c.Dir, merged)
+	return h.finish(c, merged, read, in)
 }
 
 func parentRel(rel string) string {

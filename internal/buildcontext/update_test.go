@@ -85,7 +85,7 @@ func TestUpdateFallsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := r2.Manifest["debug.log"]; !ok {
+	if _, ok := r2.Manifest.Lookup("debug.log"); !ok {
 		t.Fatal("Update with a reloaded Context did not rewalk")
 	}
 }

@@ -2,10 +2,12 @@ package buildcontext
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -17,11 +19,14 @@ const (
 	kindSymlink
 )
 
-// entry is one included path of a context.
+// entry is one included path of a context. The sorted entries of a hash
+// are its manifest and the Hasher's digest cache at once: once a Result holds
+// them they are never modified.
 type entry struct {
 	rel    string // slash-separated, relative to the context
 	kind   kind
 	exec   bool
+	stable bool   // digest was read outside the racy window: it may be reused while key holds
 	target string // symlink target
 	key    fileKey
 	digest sum // content digest of a regular file
@@ -29,26 +34,60 @@ type entry struct {
 
 func (e *entry) abs(dir string) string { return filepath.Join(dir, filepath.FromSlash(e.rel)) }
 
-// entryDigest is the manifest value of the entry: what the hash sees of it.
-func (e *entry) entryDigest() string {
+// appendDigest appends the manifest value of the entry, what the hash sees
+// of it: "dir", "symlink:TARGET", "f:HEX", or "x:HEX" for an executable.
+func (e *entry) appendDigest(b []byte) []byte {
 	switch e.kind {
 	case kindDir:
-		return "dir"
+		return append(b, "dir"...)
 	case kindSymlink:
-		return "symlink:" + e.target
-	default:
-		if e.exec {
-			return "x:" + e.digest.hex()
-		}
-		return "f:" + e.digest.hex()
+		return append(append(b, "symlink:"...), e.target...)
 	}
+	if e.exec {
+		b = append(b, "x:"...)
+	} else {
+		b = append(b, "f:"...)
+	}
+	return hex.AppendEncode(b, e.digest[:])
+}
+
+// sameAs reports whether the build sees e and o alike (the same manifest
+// value), whatever their paths and file keys.
+func (e *entry) sameAs(o *entry) bool {
+	if e.kind != o.kind {
+		return false
+	}
+	switch e.kind {
+	case kindDir:
+		return true
+	case kindSymlink:
+		return e.target == o.target
+	}
+	return e.exec == o.exec && e.digest == o.digest
+}
+
+// search returns the index of rel in the sorted entries, or the index where
+// it would be inserted, and whether it is there.
+func search(entries []entry, rel string) (int, bool) {
+	i := sort.Search(len(entries), func(i int) bool { return entries[i].rel >= rel })
+	return i, i < len(entries) && entries[i].rel == rel
 }
 
 // walk lists the included entries of c, sorted by relative path. It never
 // follows symlinks. Sockets, FIFOs and devices are left out (a build cannot
-// copy them).
+// copy them). The result is never nil, even for an empty context, and holds
+// no spare capacity: a Hasher keeps it for as long as the context is watched.
 func walk(ctx context.Context, c *Context) ([]entry, error) {
-	return walkFrom(ctx, c, c.Dir, "")
+	out, err := walkFrom(ctx, c, c.Dir, "")
+	switch {
+	case err != nil:
+		return nil, err
+	case out == nil:
+		return []entry{}, nil
+	case cap(out)-len(out) > len(out)/16:
+		return slices.Clone(out), nil
+	}
+	return out, nil
 }
 
 // walkFrom lists the included entries below absDir, whose path relative to

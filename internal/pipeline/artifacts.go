@@ -88,7 +88,7 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 	if prev.tag != "" {
 		reason = buildcontext.DiffSummary(prev.manifest, sum.Manifest, 5)
 	}
-	ht.Done(fmt.Sprintf("tag %s (%d files, %d read)", tag, len(sum.Manifest), sum.FilesRead))
+	ht.Done(fmt.Sprintf("tag %s (%d files, %d read)", tag, sum.Manifest.Len(), sum.FilesRead))
 	if prev.tag == tag {
 		// Same content as what this session already deployed: nothing to do.
 		r.remember(a.Image, tag, prev.ref, sum.Manifest)
