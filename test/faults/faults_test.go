@@ -145,11 +145,21 @@ func version(t *testing.T, dir string) string {
 func editAndServe(t *testing.T, p *devproc.Proc, dir, url, v string, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
+	from := len(p.Events())
 	devproc.SetVersion(t, dir, v)
 	if _, err := devproc.WaitBody(url+"/version", v, timeout); err != nil {
 		t.Fatalf("after editing web/version.go to %q: %v\n%s", v, err, p.Tail(40))
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	// Where the time went, from devloop's own events.
+	var phases []string
+	for _, e := range p.Events()[from:] {
+		if e.Status != "info" {
+			phases = append(phases, fmt.Sprintf("+%s %s %s %dms", e.Time.Sub(start).Round(time.Millisecond), e.Phase, e.Status, e.DurationMs))
+		}
+	}
+	t.Logf("edit → served in %s; devloop's events:\n  %s", took.Round(time.Millisecond), strings.Join(phases, "\n  "))
+	return took
 }
 
 // liveObjects lists the kinds/names of workload-ish objects left in ns.
