@@ -47,6 +47,9 @@ type Options struct {
 	OnFirstPass func(res pipeline.Result)
 	// URLs returns the port-forward URLs for the cycle report; may be nil.
 	URLs func() []string
+	// OnIdle is called when a cycle ended and no work waits (the CLI
+	// returns memory to the system); may be nil.
+	OnIdle func()
 }
 
 // Loop is one `devloop dev` session.
@@ -186,6 +189,9 @@ func (l *Loop) Run(ctx context.Context) error {
 				backoff = time.Second
 			}
 			start()
+			if running == nil && l.opts.OnIdle != nil {
+				l.opts.OnIdle()
+			}
 
 		case <-retry:
 			retry = nil
