@@ -56,7 +56,14 @@ _kc_inputs() { # DIR FILE...: a short hash of the inputs of a build
 	(cd "$1" && shift && cat "$@" | sha256sum | cut -c1-16)
 }
 
-_kc_kube_stamp() { echo "$KUBE_VERSION $(_kc_inputs "$REPO_ROOT/hack/tools/kube" go.mod go.sum tools.go) $(go env GOVERSION)"; }
+# The version the binaries report (`kubectl version`, the node's kubeletVersion):
+# a build from the module cache has no git tree to read it from.
+_kc_kube_ldflags() {
+	local v=k8s.io/component-base/version minor=${KUBE_VERSION#v1.}
+	minor=${minor%%.*}
+	echo "-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
+}
+_kc_kube_stamp() { echo "$KUBE_VERSION $(_kc_inputs "$REPO_ROOT/hack/tools/kube" go.mod go.sum tools.go) $(go env GOVERSION) $(_kc_kube_ldflags)"; }
 _kc_coredns_stamp() { echo "$COREDNS_VERSION $(_kc_inputs "$REPO_ROOT/hack/tools/coredns" go.mod go.sum tools.go) $(go env GOVERSION)"; }
 _kc_local_stamp() {
 	echo "$(cd "$REPO_ROOT" && cat go.sum hack/env/cluster/pause/*.go hack/env/cluster/imagetar/*.go hack/env/provisioner/*.go | sha256sum | cut -c1-16) $(go env GOVERSION)"
@@ -76,7 +83,7 @@ _kc_local_ok() {
 cluster_builds() {
 	if ! _kc_kube_ok && [ -z "${_bg_builds[kube]:-}" ]; then
 		bg_build kube bash -c "cd '$REPO_ROOT/hack/tools/kube' && export GOTOOLCHAIN=local &&
-			go build -ldflags='-s -w' -o '$BIN/' $(printf 'k8s.io/kubernetes/cmd/%s ' "${KC_KUBE_BINS[@]}")"
+			go build -ldflags='$(_kc_kube_ldflags)' -o '$BIN/' $(printf 'k8s.io/kubernetes/cmd/%s ' "${KC_KUBE_BINS[@]}")"
 	fi
 	if ! _kc_coredns_ok && [ -z "${_bg_builds[coredns]:-}" ]; then
 		bg_build coredns bash -c "cd '$REPO_ROOT/hack/tools/coredns' && export GOTOOLCHAIN=local &&
