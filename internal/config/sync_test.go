@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/devloop-dev/devloop/internal/plan"
+)
 
 func TestSyncRuleMatch(t *testing.T) {
 	for _, tt := range []struct {
@@ -43,5 +47,26 @@ func TestSyncRuleTarget(t *testing.T) {
 	}
 	if _, ok := r.Target("main.py"); ok {
 		t.Error("Target of a file the rule does not match")
+	}
+}
+
+// TestSyncRuleMatchesPlan: on clean paths inside the context, config's rule and
+// the planner's Src/Dest fallback are one matcher and map to the same place.
+func TestSyncRuleMatchesPlan(t *testing.T) {
+	rels := []string{"app.py", "app/x.py", "app/a/b/x.py", "lib/app/x.py", "templates/index.html", "templates", "static/site.css", "b.txt"}
+	for _, src := range []string{"**/*.py", "app/**/*.py", "templates/**", "./static/*.css", "[a-c].txt", "app/[.py", "**"} {
+		for _, rel := range rels {
+			r := SyncRule{Src: src, Dest: "/app"}
+			if got, want := r.Match(rel), plan.MatchGlob(src, rel); got != want {
+				t.Errorf("%q on %q: config %v, plan %v", src, rel, got, want)
+			}
+			got, gok := r.Target(rel)
+			p := plan.Decide(plan.Layout{Artifacts: []plan.Artifact{{Context: "/c", Dockerfile: "/c/Dockerfile",
+				Sync: []plan.SyncRule{{Src: src, Dest: "/app"}}}}}, plan.ChangeSet{Changes: []plan.Change{{Path: "/c/" + rel}}})
+			a := p.Artifacts[0]
+			if pok := a.Action == plan.Sync; gok != pok || (pok && a.Copy[0].Dest != got) {
+				t.Errorf("%q on %q: config %q %v, plan %+v", src, rel, got, gok, a)
+			}
+		}
 	}
 }

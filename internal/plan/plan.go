@@ -207,42 +207,12 @@ func isUnder(p, dir string) bool {
 	return len(p) > len(dir) && p[len(dir)] == filepath.Separator && strings.HasPrefix(p, dir)
 }
 
-// matchGlob matches a slash-separated path against a glob whose "**"
-// segments match any number of segments.
-func matchGlob(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for len(pat) > 1 && pat[1] == "**" {
-				pat = pat[1:]
-			}
-			if len(pat) == 1 {
-				return true
-			}
-			for i := range len(name) + 1 {
-				if matchGlob(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, err := path.Match(pat[0], name[0]); err != nil || !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
-	}
-	return len(name) == 0
-}
-
 // target returns where rel lands in the container under rule r.
 func (r *SyncRule) target(rel string) (string, bool) {
 	if r.Target != nil {
 		return r.Target(rel)
 	}
-	src := strings.TrimPrefix(path.Clean(r.Src), "./")
-	if !matchGlob(strings.Split(src, "/"), strings.Split(rel, "/")) {
+	if !MatchGlob(r.Src, rel) {
 		return "", false
 	}
 	return path.Join(r.Dest, rel), true
