@@ -22,11 +22,8 @@ import (
 
 // devOptions are the flags of `devloop dev`.
 type devOptions struct {
-	g           *globalOptions
-	Platforms   []string
-	Builder     string
-	Namespace   string
-	Force       bool
+	g *globalOptions
+	buildDeployFlags
 	NoLogs      bool
 	Cleanup     bool
 	CleanupData bool
@@ -58,11 +55,8 @@ exits at once.`,
 			return runDev(cmd.Context(), o)
 		},
 	}
+	o.register(cmd, "platforms to build for (default: devloop.yaml, else the cluster's nodes)", "buildx builder to use")
 	f := cmd.Flags()
-	f.StringSliceVar(&o.Platforms, "platform", nil, "platforms to build for (default: devloop.yaml, else the cluster's nodes)")
-	f.StringVar(&o.Builder, "builder", "", "buildx builder to use")
-	f.StringVarP(&o.Namespace, "namespace", "n", "", "override the namespace of namespaced objects")
-	f.BoolVar(&o.Force, "force", false, "delete and recreate objects whose immutable fields changed")
 	f.BoolVar(&o.NoLogs, "no-logs", false, "do not stream the pods' logs")
 	f.BoolVar(&o.Cleanup, "cleanup", true, "on exit, delete what devloop applied (PersistentVolumeClaims are kept)")
 	f.BoolVar(&o.CleanupData, "cleanup-data", false, "on exit, delete PersistentVolumeClaims too")

@@ -12,13 +12,28 @@ import (
 
 // runOptions are the flags of `devloop run`.
 type runOptions struct {
-	g           *globalOptions
-	Platforms   []string
-	Builder     string
-	Namespace   string
-	Force       bool
+	g *globalOptions
+	buildDeployFlags
 	Tail        bool
 	PortForward bool
+}
+
+// buildDeployFlags are the build and deploy flags `dev` and `run` share.
+type buildDeployFlags struct {
+	Platforms []string
+	Builder   string
+	Namespace string
+	Force     bool
+}
+
+// register adds --platform, --builder, --namespace/-n and --force to cmd; each
+// command words the help of --platform and --builder its own way.
+func (b *buildDeployFlags) register(cmd *cobra.Command, platformHelp, builderHelp string) {
+	f := cmd.Flags()
+	f.StringSliceVar(&b.Platforms, "platform", nil, platformHelp)
+	f.StringVar(&b.Builder, "builder", "", builderHelp)
+	f.StringVarP(&b.Namespace, "namespace", "n", "", "override the namespace of namespaced objects")
+	f.BoolVar(&b.Force, "force", false, "delete and recreate objects whose immutable fields changed")
 }
 
 func newRunCmd(g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -44,11 +59,10 @@ failed, 2 for bad flags, a bad devloop.yaml or a kube context devloop may not us
 			return runRun(cmd.Context(), o)
 		},
 	}
+	o.register(cmd,
+		"platforms to build for, e.g. linux/amd64,linux/arm64 (default: from devloop.yaml, else the cluster's nodes)",
+		"buildx builder to use (default: build.builder, else the current builder)")
 	f := cmd.Flags()
-	f.StringSliceVar(&o.Platforms, "platform", nil, "platforms to build for, e.g. linux/amd64,linux/arm64 (default: from devloop.yaml, else the cluster's nodes)")
-	f.StringVar(&o.Builder, "builder", "", "buildx builder to use (default: build.builder, else the current builder)")
-	f.StringVarP(&o.Namespace, "namespace", "n", "", "override the namespace of namespaced objects")
-	f.BoolVar(&o.Force, "force", false, "delete and recreate objects whose immutable fields changed")
 	f.BoolVar(&o.Tail, "tail", false, "after the deploy, stream the logs of every pod until Ctrl-C")
 	f.BoolVar(&o.PortForward, "port-forward", false, "after the deploy, forward the ports of devloop.yaml's portForward until Ctrl-C")
 	return cmd
