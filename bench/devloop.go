@@ -1,170 +1,32 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
-	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/test/faults/devproc"
 )
 
-// Event is one line of `devloop -o json`: devloop's own event type, so the
-// benchmark reads exactly the contract devloop writes.
-type Event = events.Event
+// Event is one line of `devloop -o json` as the shared driver records it:
+// devloop's own events.Event (so the benchmark reads exactly the contract
+// devloop writes) and when it was read. Its JSON form is the events.Event's.
+type Event = devproc.Event
 
-// Proc is a running devloop process whose JSON events are recorded.
-type Proc struct {
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	done   chan struct{}
-	err    error
+// Proc is a running devloop process whose JSON events are recorded, driven
+// by the driver the end-to-end tests use.
+type Proc = devproc.Proc
 
-	mu     sync.Mutex
-	events []Event
-	notify chan struct{} // closed and replaced on every event
-}
-
-// startDevloop starts `devloop ARGS -o json` in dir.
+// startDevloop starts `devloop ARGS -o json` in dir, in a process group of
+// its own; the run stops it at the end of the scenario if it still runs.
 func (b *Bench) startDevloop(dir string, args ...string) (*Proc, error) {
-	args = append(args, "-o", "json")
-	cmd := exec.Command(b.devloop, args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
+	p, err := devproc.Launch(devproc.Command{Binary: b.devloop, Dir: dir, Args: append(args, "-o", "json")})
 	if err != nil {
-		return nil, fmt.Errorf("devloop stdout: %w", err)
-	}
-	p := &Proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{}), notify: make(chan struct{})}
-	cmd.Stderr = &lockedWriter{w: p.stderr}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting devloop: %w", err)
+		return nil, err
 	}
 	b.track(p)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			var e Event
-			if json.Unmarshal(sc.Bytes(), &e) != nil {
-				continue
-			}
-			p.mu.Lock()
-			p.events = append(p.events, e)
-			close(p.notify)
-			p.notify = make(chan struct{})
-			p.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		p.err = cmd.Wait()
-		close(p.done)
-		p.mu.Lock()
-		close(p.notify)
-		p.notify = make(chan struct{})
-		p.mu.Unlock()
-	}()
 	return p, nil
-}
-
-// Pid is the process id.
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
-
-// Events returns a copy of the events so far.
-func (p *Proc) Events() []Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Event(nil), p.events...)
-}
-
-// Len is the number of events so far.
-func (p *Proc) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.events)
-}
-
-// Exited reports whether the process ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Stderr is what the process wrote on stderr (the last 4 KiB).
-func (p *Proc) Stderr() string {
-	s := p.stderr.String()
-	if len(s) > 4096 {
-		s = s[len(s)-4096:]
-	}
-	return s
-}
-
-// WaitFor waits until an event at index >= from matches, returning it and its
-// index, or fails on timeout or process exit.
-func (p *Proc) WaitFor(ctx context.Context, from int, timeout time.Duration, match func(Event) bool) (Event, int, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		p.mu.Lock()
-		for i := from; i < len(p.events); i++ {
-			if match(p.events[i]) {
-				e := p.events[i]
-				p.mu.Unlock()
-				return e, i, nil
-			}
-		}
-		from = len(p.events)
-		ch := p.notify
-		p.mu.Unlock()
-		if p.Exited() {
-			return Event{}, -1, fmt.Errorf("devloop exited (%v); stderr: %s", p.err, p.Stderr())
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			return Event{}, -1, fmt.Errorf("no matching event within %s", timeout)
-		case <-ctx.Done():
-			return Event{}, -1, ctx.Err()
-		}
-	}
-}
-
-// Stop sends SIGINT, waits up to grace, then SIGKILLs the process group.
-func (p *Proc) Stop(grace time.Duration) {
-	if p.Exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(grace):
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}
-
-// Wait waits for the process to end on its own.
-func (p *Proc) Wait(ctx context.Context) error {
-	select {
-	case <-p.done:
-		return p.err
-	case <-ctx.Done():
-		p.Stop(5 * time.Second)
-		return ctx.Err()
-	}
 }
 
 // cpuSeconds is utime+stime of the process from /proc/<pid>/stat.
@@ -206,17 +68,6 @@ func procStatusKB(pid int, field string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // phaseSum sums the durations of done events of a phase within evs.

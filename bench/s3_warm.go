@@ -64,7 +64,7 @@ func (b *Bench) warmStart(ctx context.Context, f *notesFixture) error {
 		evs := p.Events()
 		raw = append(raw, evs)
 		if err != nil {
-			return fmt.Errorf("devloop run: %w: %s", err, p.Stderr())
+			return fmt.Errorf("devloop run: %w: %s", err, tail(p.Stderr(), 4096))
 		}
 		wall.Samples = append(wall.Samples, ms(d))
 		runEv.Samples = append(runEv.Samples, phaseSum(evs, "run"))

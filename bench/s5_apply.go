@@ -69,7 +69,7 @@ func (b *Bench) applyScenario(ctx context.Context) error {
 			evs := p.Events()
 			raw = append(raw, evs)
 			if err != nil {
-				return fmt.Errorf("devloop run (pass %d): %w: %s", pass, err, p.Stderr())
+				return fmt.Errorf("devloop run (pass %d): %w: %s", pass, err, tail(p.Stderr(), 4096))
 			}
 			ra := phaseSum(evs, "render") + phaseSum(evs, "apply") + phaseSum(evs, "prune")
 			dWall[pass], dApply[pass] = wall, ra

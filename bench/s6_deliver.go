@@ -91,7 +91,7 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				b.trackImages(evs)
 				raw = append(raw, map[string]any{"size": size, "path": p.name, "rep": i, "events": evs})
 				if err != nil {
-					return fmt.Errorf("%s: devloop build: %w: %s", label, err, pr.Stderr())
+					return fmt.Errorf("%s: devloop build: %w: %s", label, err, tail(pr.Stderr(), 4096))
 				}
 				if i == 0 {
 					cold.Samples = append(cold.Samples, d)

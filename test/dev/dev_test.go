@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
+	"github.com/devloop-dev/devloop/test/faults/devproc"
 )
 
 // extraService is a Service added to the copy's overlay so that removing it
@@ -41,7 +42,7 @@ spec:
 func prepareCopy(t *testing.T, version string) (dir, name string, port int) {
 	t.Helper()
 	dir, name = testenv.CopyExample(t, "notes")
-	port = freePort(t)
+	port = devproc.FreePort(t)
 	replaceIn(t, filepath.Join(dir, "devloop.yaml"), `(?m)^(\s+localPort:\s*)8080\s*$`, "${1}"+strconv.Itoa(port))
 	replaceIn(t, filepath.Join(dir, "devloop.yaml"), `(?m)^(\s+)- image: notes-web(.*)\n(\s+)context: web\n`,
 		"${1}- image: notes-web${2}\n${3}context: web\n${3}sync:\n${3}  - src: \"static/**\"\n${3}    dest: /app\n")
@@ -109,7 +110,7 @@ func TestDev(t *testing.T) {
 	})
 
 	step("source edit serves the new version", func(t *testing.T) {
-		m := s.events.mark()
+		m := s.proc.Len()
 		start := time.Now()
 		s.write("web/version.go", versionSource(v2))
 		at := s.waitVersion(url, v2, 5*time.Minute)
@@ -122,28 +123,28 @@ func TestDev(t *testing.T) {
 		if end.Status != "done" {
 			s.fatalf("cycle %d %s: %s", c.Cycle, end.Status, end.Message)
 		}
-		for _, e := range s.events.since(m) {
+		for _, e := range s.proc.Since(m) {
 			if e.Phase == "build" && e.Status == "done" && e.Artifact != "notes-web" {
 				s.fatalf("editing web/ rebuilt %s: %s", e.Artifact, e)
 			}
 		}
-		if !anyEvent(s.events.since(m), func(e event) bool { return e.Phase == "build" && e.Status == "done" && e.Artifact == "notes-web" }) {
+		if !anyEvent(s.proc.Since(m), func(e event) bool { return e.Phase == "build" && e.Status == "done" && e.Artifact == "notes-web" }) {
 			s.fatalf("no build done event for notes-web after editing web/version.go")
 		}
 		t.Logf("cycle %d: %dms", c.Cycle, end.DurationMs)
 	})
 
 	step("ignored files start no cycle", func(t *testing.T) {
-		m := s.events.mark()
+		m := s.proc.Len()
 		s.write("web/NOTES.md", "# notes\nnot in the image (.dockerignore: *.md)\n")
 		s.write("web/tmp/scratch.txt", "ignored (.dockerignore: tmp/)\n")
 		s.write("web/handlers_extra_test.go", "package main\n")
-		if e, _, ok := s.events.waitFor(m, 2*time.Second, func(e event) bool {
+		if e, _, err := s.proc.WaitFor(context.Background(), m, 2*time.Second, func(e event) bool {
 			return e.Phase == "cycle" && e.Status == "start" || e.Phase == "build" || e.Phase == "hash" && e.Status == "start"
-		}); ok {
+		}); err == nil {
 			s.fatalf("editing ignored files caused %s", e)
 		}
-		for _, e := range s.events.since(m) {
+		for _, e := range s.proc.Since(m) {
 			t.Logf("after the ignored edits: %s", e)
 		}
 	})
@@ -159,7 +160,7 @@ func TestDev(t *testing.T) {
 		if len(targets) == 0 {
 			s.fatalf("no Ready notes-web pod to sync into: %+v", pods)
 		}
-		m := s.events.mark()
+		m := s.proc.Len()
 		content := "hello synced " + strconv.FormatInt(time.Now().UnixNano(), 36) + "\n"
 		start := time.Now()
 		s.write("web/static/hello.txt", content)
@@ -169,7 +170,7 @@ func TestDev(t *testing.T) {
 		if sd.Status != "done" {
 			s.fatalf("sync of web/static/hello.txt failed: %s", sd.Message)
 		}
-		t.Logf("edit → sync done event: %s (sync %dms: %s)", sd.seen.Sub(start).Round(time.Millisecond), sd.DurationMs, sd.Message)
+		t.Logf("edit → sync done event: %s (sync %dms: %s)", sd.Seen.Sub(start).Round(time.Millisecond), sd.DurationMs, sd.Message)
 		for _, p := range targets {
 			deadline := time.Now().Add(30 * time.Second)
 			for {
@@ -190,7 +191,7 @@ func TestDev(t *testing.T) {
 			s.fatalf("sync cycle %d %s: %s", c.Cycle, end.Status, end.Message)
 		}
 		time.Sleep(time.Second) // anything late would show here
-		for _, e := range s.events.since(m) {
+		for _, e := range s.proc.Since(m) {
 			if e.Phase == "build" || e.Phase == "apply" && e.Status == "start" {
 				s.fatalf("a synced change caused %s", e)
 			}
@@ -198,7 +199,7 @@ func TestDev(t *testing.T) {
 	})
 
 	step("a burst of 1000 files gives one cycle", func(t *testing.T) {
-		m := s.events.mark()
+		m := s.proc.Len()
 		bodies := make([]string, 1000)
 		for i := range bodies {
 			bodies[i] = fmt.Sprintf("asset %d\n", i)
@@ -218,7 +219,7 @@ func TestDev(t *testing.T) {
 		end, _ := s.waitFor(ci, 5*time.Minute, "cycle end", cycleEnd(c.Cycle))
 		time.Sleep(3 * time.Second) // a second cycle would start here
 		var starts []string
-		for _, e := range s.events.since(m) {
+		for _, e := range s.proc.Since(m) {
 			if e.Phase == "cycle" && e.Status == "start" {
 				starts = append(starts, fmt.Sprintf("cycle %d (%d changes listed: %.80v)", e.Cycle, len(e.Changes), e.Changes))
 			}
@@ -235,7 +236,7 @@ func TestDev(t *testing.T) {
 	step("a broken build keeps the old version serving, the fix serves the new one", func(t *testing.T) {
 		mainGo := filepath.Join(s.dir, "web", "main.go")
 		good := readFile(t, mainGo)
-		m := s.events.mark()
+		m := s.proc.Len()
 		s.write("web/version.go", versionSource(v3))
 		writeFile(t, mainGo, good+"\nfunc broken( {\n")
 		c, ci := s.waitFor(m, time.Minute, "cycle start", is("cycle", "start"))
@@ -247,7 +248,7 @@ func TestDev(t *testing.T) {
 		if end.Status != "failed" {
 			s.fatalf("cycle %d with a syntax error in web/main.go ended %s: %s", end.Cycle, end.Status, end.Message)
 		}
-		if !anyEvent(s.events.since(m), func(e event) bool { return e.Phase == "build" && e.Status == "failed" && e.Artifact == "notes-web" }) {
+		if !anyEvent(s.proc.Since(m), func(e event) bool { return e.Phase == "build" && e.Status == "failed" && e.Artifact == "notes-web" }) {
 			s.fatalf("no build failed event for notes-web")
 		}
 		t.Logf("cycle %d (started as %d) failed as it should: %.200s", end.Cycle, c.Cycle, end.Message)
@@ -258,7 +259,7 @@ func TestDev(t *testing.T) {
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
-		m = s.events.mark()
+		m = s.proc.Len()
 		start := time.Now()
 		writeFile(t, mainGo, good)
 		at := s.waitVersion(url, v3, 5*time.Minute)
@@ -390,7 +391,7 @@ func TestDev(t *testing.T) {
 		if out, err := s.kubectl(time.Minute, "get", "service", "-n", s.name, "notes-web-extra", "-o", "name"); err != nil {
 			s.fatalf("service notes-web-extra was not applied: %v\n%s", err, out)
 		}
-		m := s.events.mark()
+		m := s.proc.Len()
 		start := time.Now()
 		replaceIn(t, filepath.Join(s.dir, "k8s", "overlays", "dev", "kustomization.yaml"), `(?m)^\s+- extra.yaml\s*\n`, "")
 		c, ci := s.waitFor(m, time.Minute, "cycle start", is("cycle", "start"))
@@ -406,7 +407,7 @@ func TestDev(t *testing.T) {
 		if err != nil || strings.TrimSpace(out) != "" {
 			s.fatalf("after pruning, kubectl get service notes-web-extra: %q (err %v)", out, err)
 		}
-		for _, e := range s.events.since(m) {
+		for _, e := range s.proc.Since(m) {
 			if e.Phase == "build" && e.Status == "done" {
 				s.fatalf("a manifest-only change rebuilt: %s", e)
 			}
@@ -415,30 +416,26 @@ func TestDev(t *testing.T) {
 	})
 
 	step("SIGINT cleans up and exits", func(t *testing.T) {
-		pid := s.cmd.Process.Pid
+		pid := s.proc.Pid()
 		kids := descendants(pid)
 		t.Logf("devloop pid %d, children before SIGINT: %v", pid, kids)
-		m := s.events.mark()
+		m := s.proc.Len()
 		start := time.Now()
-		if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-s.exited:
-		case <-time.After(3 * time.Minute):
+		s.proc.Signal(t, syscall.SIGINT)
+		if _, ok := s.proc.WaitExit(3 * time.Minute); !ok {
 			s.fatalf("devloop dev still running 3m after SIGINT")
 		}
 		took := time.Since(start)
 		t.Logf("SIGINT → exit: %s", took.Round(time.Millisecond))
-		if s.err != nil {
-			s.fatalf("devloop dev after SIGINT: %v (want exit 0)", s.err)
+		if err := s.proc.Err(); err != nil {
+			s.fatalf("devloop dev after SIGINT: %v (want exit 0)", err)
 		}
 		if took > 2*time.Minute {
 			s.fatalf("devloop dev took %s to exit after SIGINT; want ≤ 2m", took)
 		}
 		ce, _ := s.waitFor(m, time.Second, "cleanup done", is("cleanup", "done"))
 		var kept []string
-		for _, e := range s.events.since(m) {
+		for _, e := range s.proc.Since(m) {
 			if e.Phase == "cleanup" && e.Status == "info" && strings.HasPrefix(e.Message, "kept ") {
 				kept = append(kept, strings.TrimPrefix(e.Message, "kept "))
 			}
@@ -490,18 +487,18 @@ func TestDev(t *testing.T) {
 		}
 
 		// The process and its children.
-		if alive(pid) {
+		if devproc.Alive(pid) {
 			s.fatalf("devloop pid %d is still alive", pid)
 		}
 		for _, k := range kids {
-			if alive(k) {
+			if devproc.Alive(k) {
 				s.fatalf("child %d of devloop is still alive", k)
 			}
 		}
 		if left := processesMentioning(s.binary, s.dir); len(left) > 0 {
 			s.fatalf("processes left behind: %v", left)
 		}
-		if !portFree(port) {
+		if !devproc.PortFree(port) {
 			s.fatalf("local port %d is still taken after devloop exited", port)
 		}
 	})

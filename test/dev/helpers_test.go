@@ -1,146 +1,27 @@
 package devtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
+	"github.com/devloop-dev/devloop/test/faults/devproc"
 )
 
-// event is one line of `devloop -o json` (the fields the tests read).
-type event struct {
-	Time       time.Time      `json:"time"`
-	Phase      string         `json:"phase"`
-	Status     string         `json:"status"`
-	Artifact   string         `json:"artifact"`
-	Image      string         `json:"image"`
-	DurationMs int64          `json:"durationMs"`
-	Message    string         `json:"message"`
-	Cycle      int            `json:"cycle"`
-	Changes    []string       `json:"changes"`
-	Counts     map[string]int `json:"counts"`
-	URL        string         `json:"url"`
-	Object     string         `json:"object"`
-
-	seen time.Time // when the test read it
-}
-
-func (e event) String() string {
-	s := e.Phase + " " + e.Status
-	for _, f := range []string{e.Artifact, e.Object, e.URL} {
-		if f != "" {
-			s += " " + f
-		}
-	}
-	if e.Cycle != 0 {
-		s += fmt.Sprintf(" cycle=%d", e.Cycle)
-	}
-	if e.Message != "" {
-		m := e.Message
-		if len(m) > 300 {
-			m = m[:300] + "…"
-		}
-		s += ": " + m
-	}
-	return s
-}
-
-// eventLog collects the events of a running devloop.
-type eventLog struct {
-	mu      sync.Mutex
-	events  []event
-	changed chan struct{} // closed and replaced at each new event
-	ended   bool
-	bad     []string // lines that were not JSON events
-}
-
-func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
-
-func (l *eventLog) read(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var e event
-		line := sc.Bytes()
-		if err := json.Unmarshal(line, &e); err != nil || e.Phase == "" {
-			l.mu.Lock()
-			l.bad = append(l.bad, string(line))
-			l.mu.Unlock()
-			continue
-		}
-		e.seen = time.Now()
-		l.mu.Lock()
-		l.events = append(l.events, e)
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
-	}
-	l.mu.Lock()
-	l.ended = true
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
-}
-
-// mark is the index of the next event: events from a mark on happened after it.
-func (l *eventLog) mark() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.events)
-}
-
-// since returns the events from index from on.
-func (l *eventLog) since(from int) []event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if from > len(l.events) {
-		return nil
-	}
-	return append([]event(nil), l.events[from:]...)
-}
-
-// waitFor waits for the first event at or after from that matches, and
-// returns it with its index; ok is false on timeout or when devloop ended.
-func (l *eventLog) waitFor(from int, timeout time.Duration, match func(event) bool) (event, int, bool) {
-	deadline := time.After(timeout)
-	next := from
-	for {
-		l.mu.Lock()
-		for ; next < len(l.events); next++ {
-			if match(l.events[next]) {
-				e := l.events[next]
-				l.mu.Unlock()
-				return e, next, true
-			}
-		}
-		ended, changed := l.ended, l.changed
-		l.mu.Unlock()
-		if ended {
-			return event{}, -1, false
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			return event{}, -1, false
-		}
-	}
-}
+// event is one line of `devloop -o json`: devloop's own events.Event and
+// when the driver read it.
+type event = devproc.Event
 
 func is(phase, status string) func(event) bool {
 	return func(e event) bool { return e.Phase == phase && e.Status == status }
@@ -153,29 +34,6 @@ func cycleEnd(n int) func(event) bool {
 	}
 }
 
-// tailBuffer keeps the last max bytes written to it (devloop's stderr).
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > b.max {
-		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
 // servedPod is a "serving pod" or "switched to pod" line of the
 // port-forward's log (devloop -v).
 type servedPod struct {
@@ -185,17 +43,15 @@ type servedPod struct {
 
 var servingPodRE = regexp.MustCompile(`(?:serving|switched to) pod.*"pod": "([^"]+)"`)
 
-// stderrTap keeps devloop's stderr tail and records which pod the
-// port-forward serves, from its log lines.
+// stderrTap records which pod the port-forward serves, from the log lines
+// of devloop's stderr.
 type stderrTap struct {
-	tail    *tailBuffer
 	mu      sync.Mutex
 	partial []byte
 	served  []servedPod
 }
 
 func (w *stderrTap) Write(p []byte) (int, error) {
-	_, _ = w.tail.Write(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.partial = append(w.partial, p...)
@@ -229,55 +85,23 @@ type devSession struct {
 	dir    string
 	name   string
 	binary string
-	cmd    *exec.Cmd
-	events *eventLog
-	stderr *tailBuffer
+	proc   *devproc.Proc
 	tap    *stderrTap
-	exited chan struct{}
-	err    error // cmd.Wait's, once exited is closed
 }
 
 // startDev starts devloop dev in dir; the process is stopped (SIGINT, then
 // SIGKILL) when the test ends if it is still running.
 func startDev(t *testing.T, env *testenv.Env, dir, name string, args ...string) *devSession {
 	t.Helper()
-	s := &devSession{t: t, env: env, dir: dir, name: name, binary: testenv.Binary(t),
-		events: newEventLog(), stderr: &tailBuffer{max: 256 << 10}, exited: make(chan struct{})}
-	s.cmd = exec.Command(s.binary, append([]string{"dev", "-o", "json"}, args...)...)
-	s.cmd.Dir = dir
-	s.cmd.Env = os.Environ()
-	s.tap = &stderrTap{tail: s.stderr}
-	s.cmd.Stderr = s.tap
-	stdout, err := s.cmd.StdoutPipe()
+	s := &devSession{t: t, env: env, dir: dir, name: name, binary: testenv.Binary(t), tap: &stderrTap{}}
+	p, err := devproc.Launch(devproc.Command{Binary: s.binary, Dir: dir, Args: append([]string{"dev", "-o", "json"}, args...), Stderr: s.tap})
 	if err != nil {
 		t.Fatalf("devloop dev: %v", err)
 	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting devloop dev: %v", err)
-	}
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		s.events.read(stdout)
-	}()
-	go func() {
-		<-readDone
-		s.err = s.cmd.Wait()
-		close(s.exited)
-	}()
+	s.proc = p
 	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-			return
-		default:
-		}
-		_ = s.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-s.exited:
-		case <-time.After(3 * time.Minute):
-			t.Logf("devloop dev did not end 3m after SIGINT: killing it")
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+		if p.Stop(3 * time.Minute) {
+			t.Logf("devloop dev did not end 3m after SIGINT: killed it")
 		}
 	})
 	return s
@@ -286,32 +110,17 @@ func startDev(t *testing.T, env *testenv.Env, dir, name string, args ...string) 
 // fatalf ends the test with devloop's recent events and stderr.
 func (s *devSession) fatalf(format string, args ...any) {
 	s.t.Helper()
-	s.dump()
+	s.t.Logf("devloop dev:\n%s", s.proc.Tail(60))
 	s.t.Fatalf(format, args...)
 }
 
-func (s *devSession) dump() {
-	s.t.Helper()
-	evs := s.events.since(0)
-	if len(evs) > 60 {
-		evs = evs[len(evs)-60:]
-	}
-	var b strings.Builder
-	for _, e := range evs {
-		fmt.Fprintf(&b, "  %s %s\n", e.seen.Format("15:04:05.000"), e)
-	}
-	errTail := s.stderr.String()
-	if len(errTail) > 6000 {
-		errTail = errTail[len(errTail)-6000:]
-	}
-	s.t.Logf("last devloop events:\n%s\ndevloop stderr (tail):\n%s", b.String(), errTail)
-}
-
-// waitFor is eventLog.waitFor that fails the test on timeout.
+// waitFor waits for the first event at or after from that matches and
+// returns it with its index; it fails the test on timeout or when devloop
+// ended.
 func (s *devSession) waitFor(from int, timeout time.Duration, what string, match func(event) bool) (event, int) {
 	s.t.Helper()
-	e, i, ok := s.events.waitFor(from, timeout, match)
-	if !ok {
+	e, i, err := s.proc.WaitFor(context.Background(), from, timeout, match)
+	if err != nil {
 		s.fatalf("no %s within %s (or devloop ended)", what, timeout)
 	}
 	return e, i
@@ -366,62 +175,23 @@ func versionSource(v string) string {
 	return fmt.Sprintf("package main\n\n// Version is shown on the page and served at /version.\nconst Version = %q\n", v)
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nobody listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// portFree reports whether 127.0.0.1:port can be listened on.
-func portFree(port int) bool {
-	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		return false
-	}
-	_ = l.Close()
-	return true
-}
-
 var quickClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // getVersion asks the web app for its version through the port-forward.
 func getVersion(url string) (string, error) {
-	resp, err := quickClient.Get(url + "/version")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET /version: %s: %s", resp.Status, bytes.TrimSpace(b))
-	}
-	return strings.TrimSpace(string(b)), nil
+	return devproc.Get(quickClient, url+"/version")
 }
 
 // waitVersion polls url until /version contains want; it returns when it did.
 func (s *devSession) waitVersion(url, want string, timeout time.Duration) time.Time {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	var lastErr error
-	for time.Now().Before(deadline) {
-		v, err := getVersion(url)
-		if err == nil && strings.Contains(v, want) {
-			return time.Now()
-		}
-		last, lastErr = v, err
-		time.Sleep(100 * time.Millisecond)
+	_, _, err := devproc.PollBody(quickClient, url+"/version", 100*time.Millisecond, timeout, func(v string) bool {
+		return strings.Contains(v, want)
+	})
+	if err != nil {
+		s.fatalf("%s/version did not answer %q: %v", url, want, err)
 	}
-	s.fatalf("%s/version did not answer %q within %s (last answer %q, error %v)", url, want, timeout, last, lastErr)
-	return time.Time{}
+	return time.Now()
 }
 
 // kubectl runs kubectl and returns its output and error (no test failure).
@@ -572,18 +342,4 @@ func processesMentioning(needles ...string) []string {
 		}
 	}
 	return out
-}
-
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	// A zombie is dead for our purposes.
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
 }

@@ -94,7 +94,7 @@ func TestSIGINT(t *testing.T) {
 			}
 			sent := time.Now()
 			p.Signal(t, syscall.SIGINT)
-			code, ok := p.Wait(2 * time.Minute)
+			code, ok := p.WaitExit(2 * time.Minute)
 			if !ok {
 				t.Fatalf("devloop still running 2m after SIGINT during %s\n%s", phase, p.Tail(40))
 			}
@@ -160,7 +160,7 @@ func TestSecondSIGINT(t *testing.T) {
 	}
 	p.Signal(t, syscall.SIGINT)
 	second := time.Now()
-	code, ok := p.Wait(10 * time.Second)
+	code, ok := p.WaitExit(10 * time.Second)
 	if !ok {
 		t.Fatalf("devloop still running 10s after the second SIGINT\n%s", p.Tail(30))
 	}

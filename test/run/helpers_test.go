@@ -4,55 +4,33 @@
 package runtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
+	"github.com/devloop-dev/devloop/test/faults/devproc"
 )
 
-// event is one line of `devloop -o json`.
-type event struct {
-	Time       time.Time      `json:"time"`
-	Phase      string         `json:"phase"`
-	Status     string         `json:"status"`
-	Artifact   string         `json:"artifact"`
-	Image      string         `json:"image"`
-	DurationMs int64          `json:"durationMs"`
-	Message    string         `json:"message"`
-	Object     string         `json:"object"`
-	URL        string         `json:"url"`
-	Counts     map[string]int `json:"counts"`
-}
+// event is one line of `devloop -o json`: devloop's own events.Event, as
+// the shared driver decodes it.
+type event = devproc.Event
 
 // parseEvents decodes every line of stdout; a line that is not an event fails
 // the test (stdout of -o json must hold events only).
 func parseEvents(t testing.TB, stdout string) []event {
 	t.Helper()
-	var evs []event
-	for _, line := range strings.Split(stdout, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var e event
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			t.Fatalf("stdout line is not a JSON event (%v): %q", err, line)
-		}
-		evs = append(evs, e)
+	evs, err := devproc.ParseEvents(stdout)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return evs
 }
@@ -177,12 +155,7 @@ func tail(s string, n int) string {
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return devproc.FreePort(t)
 }
 
 // edit replaces old with new in dir/rel; old must occur.
@@ -232,97 +205,31 @@ func setLocalPort(t testing.TB, dir string, port int) {
 // returns the body.
 func forwardAndGet(t testing.TB, dir, path string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Binary(t), "run", "--port-forward", "-o", "json")
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	p, err := devproc.Launch(devproc.Command{Binary: testenv.Binary(t), Dir: dir, Args: []string{"run", "--port-forward", "-o", "json"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sent := false
-		for sc.Scan() {
-			var e event
-			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Phase == "portforward" && e.URL != "" && !sent {
-				urls <- e.URL
-				sent = true
-			}
+	pf, _, err := p.WaitFor(context.Background(), 0, 4*time.Minute, func(e event) bool {
+		return e.Phase == "portforward" && e.URL != ""
+	})
+	if err != nil {
+		if p.Exited() {
+			t.Fatalf("devloop run --port-forward ended (%v) before forwarding\nstderr:\n%s", p.Err(), tail(p.Stderr(), 30))
 		}
-		done <- cmd.Wait()
-	}()
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-done:
-		t.Fatalf("devloop run --port-forward ended (%v) before forwarding\nstderr:\n%s", err, tail(stderr.String(), 30))
-	case <-time.After(4 * time.Minute):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("no portforward event with a url within 4m\nstderr:\n%s", tail(stderr.String(), 30))
+		p.Stop(0)
+		t.Fatalf("no portforward event with a url within 4m\nstderr:\n%s", tail(p.Stderr(), 30))
 	}
-	body, getErr := httpGet(strings.TrimRight(url, "/")+path, 30*time.Second)
-	_ = cmd.Process.Signal(os.Interrupt)
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() != 0 && ee.ExitCode() != 130 {
-			t.Errorf("devloop run --port-forward exited %d after SIGINT\n%s", ee.ExitCode(), tail(stderr.String(), 20))
-		}
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
+	url := pf.URL
+	client := &http.Client{Timeout: 5 * time.Second}
+	body, _, getErr := devproc.PollBody(client, strings.TrimRight(url, "/")+path, 500*time.Millisecond, 30*time.Second,
+		func(string) bool { return true })
+	if p.Stop(15 * time.Second) {
 		t.Errorf("devloop run --port-forward did not exit within 15s of SIGINT")
+	} else if ee, ok := p.Err().(*exec.ExitError); ok && ee.ExitCode() != 0 && ee.ExitCode() != 130 {
+		t.Errorf("devloop run --port-forward exited %d after SIGINT\n%s", ee.ExitCode(), tail(p.Stderr(), 20))
 	}
 	if getErr != nil {
 		t.Fatalf("GET %s%s through devloop's port-forward: %v", url, path, getErr)
 	}
 	return body
-}
-
-// httpGet GETs url until it answers 200 or the deadline passes.
-func httpGet(url string, within time.Duration) (string, error) {
-	deadline := time.Now().Add(within)
-	client := &http.Client{Timeout: 5 * time.Second}
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			b, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if rerr == nil && resp.StatusCode == http.StatusOK {
-				return string(b), nil
-			}
-			err = fmt.Errorf("status %s: %s (read error %v)", resp.Status, b, rerr)
-		}
-		if time.Now().After(deadline) {
-			return "", err
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

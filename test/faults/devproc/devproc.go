@@ -1,45 +1,41 @@
-// Package devproc runs devloop as a child process for end-to-end tests that
-// need to disrupt it or the environment: `devloop dev -o json` (or `run`)
-// with its JSON events read line by line, signals, timings and the edits a
-// test makes to a copied example.
+// Package devproc drives devloop as a child process: it starts
+// `devloop ... -o json` in a directory (in a process group of its own),
+// records the JSON events devloop writes on stdout as devloop's own
+// events.Event, keeps its stderr, waits for events, and stops it with SIGINT
+// and then SIGKILL. The end-to-end tests (test/dev, test/run, test/faults,
+// test/soak) and the benchmark (bench) all drive devloop through it, so the
+// package also holds the small helpers they share: free ports, HTTP polling,
+// edits to a copied example and /proc readings.
+//
+// It lives here rather than under internal/ because test/soak imports it by
+// this path; bench, in the same module, can import it from here too.
 package devproc
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop-dev/devloop/internal/events"
 )
 
-// Event is one line of devloop's `-o json` output.
+// Event is one event of devloop's `-o json` output: devloop's own
+// events.Event, and when the driver read it. Its JSON form is the
+// events.Event's.
 type Event struct {
-	Time       time.Time      `json:"time"`
-	Phase      string         `json:"phase"`
-	Status     string         `json:"status"`
-	Artifact   string         `json:"artifact,omitempty"`
-	Image      string         `json:"image,omitempty"`
-	DurationMs int64          `json:"durationMs"`
-	Message    string         `json:"message,omitempty"`
-	Cycle      int            `json:"cycle,omitempty"`
-	Changes    []string       `json:"changes,omitempty"`
-	Counts     map[string]int `json:"counts,omitempty"`
-	URL        string         `json:"url,omitempty"`
-	Object     string         `json:"object,omitempty"`
+	events.Event
 
-	// Seen is when the test read the line.
+	// Seen is when the driver read the line (zero for ParseEvents).
 	Seen time.Time `json:"-"`
 }
 
@@ -59,93 +55,152 @@ func (e Event) String() string {
 // Is reports whether the event has this phase and status.
 func (e Event) Is(phase, status string) bool { return e.Phase == phase && e.Status == status }
 
-// Proc is a running devloop.
+// ParseEvent decodes one line of `-o json` output; ok is false when the line
+// is not a JSON object with a phase.
+func ParseEvent(line string) (e Event, ok bool) { return parseEvent([]byte(line)) }
+
+func parseEvent(line []byte) (Event, bool) {
+	var e Event
+	if err := json.Unmarshal(line, &e); err != nil || e.Phase == "" {
+		return Event{}, false
+	}
+	return e, true
+}
+
+// ParseEvents decodes the whole stdout of a finished `devloop ... -o json`,
+// skipping blank lines. A line that is not JSON is an error: stdout of
+// -o json holds events only.
+func ParseEvents(stdout string) ([]Event, error) {
+	var evs []Event
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			return evs, fmt.Errorf("stdout line %q is not a JSON event: %w", line, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+// Command is what Launch runs.
+type Command struct {
+	Binary string   // the devloop binary
+	Dir    string   // its working directory
+	Args   []string // its arguments, -o json among them
+	// Stderr, when set, also receives what the process writes on stderr
+	// (the Proc keeps all of it either way).
+	Stderr io.Writer
+}
+
+// Proc is a running (or ended) devloop whose events are recorded.
 type Proc struct {
-	Cmd     *exec.Cmd
+	// Started is when the process started.
 	Started time.Time
+
+	cmd    *exec.Cmd
+	stderr LockedBuffer
+	done   chan struct{} // closed once the process has ended and been reaped
 
 	mu     sync.Mutex
 	events []Event
-	stderr bytes.Buffer
-	notify chan struct{} // closed and replaced at every new event or exit
+	text   []string      // stdout lines that were not events
+	notify chan struct{} // closed and replaced at every new event and at exit
 	exited bool
-	code   int
+	code   int   // exit code, -1 when a signal ended the process
+	err    error // cmd.Wait's
 	exitAt time.Time
-	done   chan struct{}
 }
 
-// Start runs the devloop binary with args in dir (stdout parsed as JSON
-// events, stderr kept) and, at the end of the test, stops it with SIGINT and
-// then SIGKILL after killAfter if it is still running.
-func Start(t testing.TB, binary, dir string, args ...string) *Proc {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	p := &Proc{Cmd: cmd, notify: make(chan struct{}), done: make(chan struct{})}
-	cmd.Stderr = lockedWriter{p}
+// Launch starts c in a process group of its own and records its events
+// until it ends. The caller stops it (Stop, Wait).
+func Launch(c Command) (*Proc, error) {
+	cmd := exec.Command(c.Binary, c.Args...)
+	cmd.Dir = c.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &Proc{cmd: cmd, notify: make(chan struct{}), done: make(chan struct{})}
+	cmd.Stderr = &p.stderr
+	if c.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(&p.stderr, c.Stderr)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatalf("devproc: %v", err)
+		return nil, fmt.Errorf("devloop stdout: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("devproc: starting devloop %s: %v", strings.Join(args, " "), err)
+		return nil, fmt.Errorf("starting devloop %s: %w", strings.Join(c.Args, " "), err)
 	}
 	p.Started = time.Now()
 	go p.read(stdout)
+	return p, nil
+}
+
+// Start is Launch for a test: it runs binary with args in dir, fails the
+// test if that cannot start, and at the end of the test stops the process
+// (SIGINT, and SIGKILL after 3 minutes, which fails the test).
+func Start(t testing.TB, binary, dir string, args ...string) *Proc {
+	t.Helper()
+	p, err := Launch(Command{Binary: binary, Dir: dir, Args: args})
+	if err != nil {
+		t.Fatalf("devproc: %v", err)
+	}
 	t.Cleanup(func() {
-		if p.Exited() {
-			return
-		}
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		if _, ok := p.Wait(3 * time.Minute); !ok {
-			_ = cmd.Process.Kill()
-			p.Wait(10 * time.Second)
+		if p.Stop(3 * time.Minute) {
 			t.Errorf("devproc: devloop did not exit within 3m of SIGINT; killed")
 		}
 	})
 	return p
 }
 
-type lockedWriter struct{ p *Proc }
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	return w.p.stderr.Write(b)
-}
-
-func (p *Proc) read(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+// read records the events of stdout until it closes, then reaps the process.
+func (p *Proc) read(stdout io.Reader) {
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
-		var e Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			e = Event{Phase: "stdout", Status: "text", Message: sc.Text()}
-		}
-		e.Seen = time.Now()
+		e, ok := parseEvent(sc.Bytes())
 		p.mu.Lock()
-		p.events = append(p.events, e)
-		close(p.notify)
-		p.notify = make(chan struct{})
+		if ok {
+			e.Seen = time.Now()
+			p.events = append(p.events, e)
+			p.wakeLocked()
+		} else {
+			p.text = append(p.text, sc.Text())
+		}
 		p.mu.Unlock()
 	}
-	err := p.Cmd.Wait()
+	// After a line too long for the scanner: keep the pipe flowing.
+	_, _ = io.Copy(io.Discard, stdout)
+	err := p.cmd.Wait()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode() // -1 when killed by a signal
+		code = ee.ExitCode()
 	}
 	p.mu.Lock()
-	p.exited, p.code, p.exitAt = true, code, time.Now()
-	close(p.notify)
-	p.notify = make(chan struct{})
+	p.exited, p.code, p.err, p.exitAt = true, code, err, time.Now()
+	p.wakeLocked()
 	p.mu.Unlock()
 	close(p.done)
 }
 
-// Pid is the process id.
-func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
+// wakeLocked wakes the waiters of WaitFor; p.mu is held.
+func (p *Proc) wakeLocked() {
+	close(p.notify)
+	p.notify = make(chan struct{})
+}
+
+// Pid is the process id (also its process group id).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process (not to its group).
+func (p *Proc) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("devproc: signal %v: %v", sig, err)
+	}
+}
 
 // Exited reports whether the process has ended.
 func (p *Proc) Exited() bool {
@@ -154,17 +209,44 @@ func (p *Proc) Exited() bool {
 	return p.exited
 }
 
-// Wait waits up to timeout for the process to end and returns its exit code
-// (-1 when a signal killed it) and whether it ended.
-func (p *Proc) Wait(timeout time.Duration) (int, bool) {
+// WaitExit waits up to timeout for the process to end and returns its exit
+// code (-1 when a signal ended it) and whether it ended.
+func (p *Proc) WaitExit(timeout time.Duration) (code int, ok bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	select {
 	case <-p.done:
-	case <-time.After(timeout):
-		return 0, false
+	case <-timer.C:
+		select {
+		case <-p.done: // ended as the time ran out (or timeout was 0)
+		default:
+			return 0, false
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.code, true
+}
+
+// Wait waits for the process to end on its own and returns what
+// exec.Cmd.Wait returned (nil for exit code 0). When ctx ends first it stops
+// the process (Stop with 5 s of grace) and returns ctx.Err().
+func (p *Proc) Wait(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return p.Err()
+	case <-ctx.Done():
+		p.Stop(5 * time.Second)
+		return ctx.Err()
+	}
+}
+
+// Err is what exec.Cmd.Wait returned once the process ended (nil before, and
+// for exit code 0).
+func (p *Proc) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
 }
 
 // ExitedAt is when the process ended (zero while it runs).
@@ -174,6 +256,37 @@ func (p *Proc) ExitedAt() time.Time {
 	return p.exitAt
 }
 
+// killWait bounds the wait for the process to be reaped after SIGKILL.
+const killWait = 10 * time.Second
+
+// Stop sends SIGINT and, if the process still runs after grace, SIGKILL to
+// its whole process group; it reports whether it had to kill. It does
+// nothing when the process has already ended.
+func (p *Proc) Stop(grace time.Duration) (killed bool) {
+	if p.Exited() {
+		return false
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		return false
+	case <-timer.C:
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(killWait):
+	}
+	return true
+}
+
 // Events returns every event read so far.
 func (p *Proc) Events() []Event {
 	p.mu.Lock()
@@ -181,24 +294,67 @@ func (p *Proc) Events() []Event {
 	return append([]Event(nil), p.events...)
 }
 
-// Stderr returns what devloop wrote to stderr so far.
-func (p *Proc) Stderr() string {
+// Since returns the events from index from on (none when from is past the
+// end).
+func (p *Proc) Since(from int) []Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stderr.String()
+	if from > len(p.events) {
+		return nil
+	}
+	return append([]Event(nil), p.events[from:]...)
 }
 
-// Signal sends sig to the process.
-func (p *Proc) Signal(t testing.TB, sig os.Signal) {
-	t.Helper()
-	if err := p.Cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("devproc: signal %v: %v", sig, err)
+// Len is the number of events read so far: the index of the next one, for
+// WaitFor and Since.
+func (p *Proc) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events)
+}
+
+// Stderr returns everything the process wrote on stderr so far.
+func (p *Proc) Stderr() string { return p.stderr.String() }
+
+// WaitFor waits up to timeout for the first event at index from or later
+// that matches, and returns it with its index. It fails when the time runs
+// out, when ctx ends, or when the process ends first (the error then holds
+// the end of stderr); the index is then -1.
+func (p *Proc) WaitFor(ctx context.Context, from int, timeout time.Duration, match func(Event) bool) (Event, int, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		for i := from; i < len(p.events); i++ {
+			if match(p.events[i]) {
+				e := p.events[i]
+				p.mu.Unlock()
+				return e, i, nil
+			}
+		}
+		from = len(p.events)
+		// Every event is recorded before exited is set.
+		exited, err, ch := p.exited, p.err, p.notify
+		p.mu.Unlock()
+		if exited {
+			status := "exit status 0"
+			if err != nil {
+				status = err.Error()
+			}
+			return Event{}, -1, fmt.Errorf("devloop exited (%s) before a matching event; stderr: %s", status, lastBytes(p.Stderr(), 4096))
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return Event{}, -1, fmt.Errorf("no matching event within %s", timeout)
+		case <-ctx.Done():
+			return Event{}, -1, ctx.Err()
+		}
 	}
 }
 
-// Next waits up to timeout for the first event at index from or later that
-// matches, and returns it with the index after it. It fails the test when
-// the time runs out or the process ends first.
+// Next is WaitFor for a test: it returns the event with the index after it,
+// and fails the test (naming what it waited for, with Tail) otherwise.
 func (p *Proc) Next(t testing.TB, from int, timeout time.Duration, what string, match func(Event) bool) (Event, int) {
 	t.Helper()
 	e, next, err := p.NextErr(from, timeout, match)
@@ -208,50 +364,37 @@ func (p *Proc) Next(t testing.TB, from int, timeout time.Duration, what string, 
 	return e, next
 }
 
-// NextErr is Next returning an error instead of failing the test.
+// NextErr is WaitFor returning the index after the event (from on error).
 func (p *Proc) NextErr(from int, timeout time.Duration, match func(Event) bool) (Event, int, error) {
-	deadline := time.After(timeout)
-	for {
-		p.mu.Lock()
-		for i := from; i < len(p.events); i++ {
-			if match(p.events[i]) {
-				e := p.events[i]
-				p.mu.Unlock()
-				return e, i + 1, nil
-			}
-		}
-		from = len(p.events)
-		exited, code, ch := p.exited, p.code, p.notify
-		p.mu.Unlock()
-		if exited {
-			return Event{}, from, fmt.Errorf("devloop exited with code %d", code)
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			return Event{}, from, fmt.Errorf("not seen within %s", timeout)
-		}
+	e, i, err := p.WaitFor(context.Background(), from, timeout, match)
+	if err != nil {
+		return Event{}, from, err
 	}
+	return e, i + 1, nil
 }
 
-// Len is the number of events read so far (an index for Next).
-func (p *Proc) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.events)
-}
-
-// Tail formats the last n events and the last lines of stderr, for failure
-// messages.
+// Tail formats the last n events, the stdout lines that were not events and
+// the last lines of stderr, for failure messages.
 func (p *Proc) Tail(n int) string {
-	ev := p.Events()
+	p.mu.Lock()
+	ev := p.events
 	if len(ev) > n {
 		ev = ev[len(ev)-n:]
 	}
+	ev = append([]Event(nil), ev...)
+	text := p.text
+	if len(text) > 10 {
+		text = text[len(text)-10:]
+	}
+	text = append([]string(nil), text...)
+	p.mu.Unlock()
 	var b strings.Builder
 	b.WriteString("last events:\n")
 	for _, e := range ev {
 		fmt.Fprintf(&b, "  %s %s\n", e.Seen.Format("15:04:05.000"), e)
+	}
+	if len(text) > 0 {
+		b.WriteString("stdout lines that are not events:\n  " + strings.Join(text, "\n  ") + "\n")
 	}
 	lines := strings.Split(strings.TrimSpace(p.Stderr()), "\n")
 	if len(lines) > 30 {
@@ -261,146 +404,10 @@ func (p *Proc) Tail(n int) string {
 	return b.String()
 }
 
-// Children returns the pids of the process's direct children.
-func Children(pid int) []int {
-	out, _ := exec.Command("pgrep", "-P", fmt.Sprint(pid)).Output()
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		var n int
-		if _, err := fmt.Sscan(f, &n); err == nil {
-			pids = append(pids, n)
-		}
+// lastBytes returns the last n bytes of s, marked when cut.
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
 	}
-	return pids
-}
-
-// FreePort returns a TCP port free on 127.0.0.1 right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("devproc: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// PortFree reports whether nothing listens on 127.0.0.1:port.
-func PortFree(port int) bool {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return false
-	}
-	_ = l.Close()
-	return true
-}
-
-// SetLocalPort rewrites every `localPort:` of dir/devloop.yaml to port.
-func SetLocalPort(t testing.TB, dir string, port int) {
-	t.Helper()
-	Replace(t, filepath.Join(dir, "devloop.yaml"), `(?m)^(\s+localPort:\s*)\d+`, fmt.Sprintf("${1}%d", port))
-}
-
-// SetVersion writes v as the notes example's web/version.go Version.
-func SetVersion(t testing.TB, dir, v string) {
-	t.Helper()
-	Replace(t, filepath.Join(dir, "web", "version.go"), `(?m)^const Version = ".*"`, fmt.Sprintf("const Version = %q", v))
-}
-
-// Replace applies a regexp replacement to a file and fails when nothing matched.
-func Replace(t testing.TB, path, expr, repl string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("devproc: %v", err)
-	}
-	re := regexp.MustCompile(expr)
-	if !re.Match(b) {
-		t.Fatalf("devproc: %s: no match for %s", path, expr)
-	}
-	if err := os.WriteFile(path, re.ReplaceAll(b, []byte(repl)), 0o644); err != nil {
-		t.Fatalf("devproc: %v", err)
-	}
-}
-
-// Get fetches url with a short timeout and returns the trimmed body.
-func Get(url string) (string, error) {
-	c := &http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s: %s", url, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-// WaitBody polls url until it answers with want or timeout passes; it
-// returns how long that took, or an error with the last answer.
-func WaitBody(url, want string, timeout time.Duration) (time.Duration, error) {
-	start := time.Now()
-	var last string
-	for time.Since(start) < timeout {
-		got, err := Get(url)
-		if err == nil && got == want {
-			return time.Since(start), nil
-		}
-		if err != nil {
-			last = err.Error()
-		} else {
-			last = fmt.Sprintf("%q", got)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return time.Since(start), fmt.Errorf("%s did not answer %q within %s; last: %s", url, want, timeout, last)
-}
-
-// ProcStat is what /proc says about a process: resident memory, open file
-// descriptors and threads.
-type ProcStat struct {
-	RSSKiB  int
-	FDs     int
-	Threads int
-}
-
-// Stat reads /proc/<pid>/status and /proc/<pid>/fd.
-func Stat(pid int) (ProcStat, error) {
-	var s ProcStat
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return s, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "VmRSS:":
-			fmt.Sscan(f[1], &s.RSSKiB)
-		case "Threads:":
-			fmt.Sscan(f[1], &s.Threads)
-		}
-	}
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return s, err
-	}
-	s.FDs = len(fds)
-	return s, nil
-}
-
-// ParseEvent decodes one line of `-o json` output.
-func ParseEvent(line string) (Event, bool) {
-	var e Event
-	if err := json.Unmarshal([]byte(line), &e); err != nil || e.Phase == "" {
-		return Event{}, false
-	}
-	return e, true
+	return s
 }
