@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/devloop-dev/devloop/internal/podwatch"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,7 +34,7 @@ func (f *follower) run(ctx context.Context) {
 		id   string // the container instance being followed
 		done string // an instance that exited and was read to its end
 		seen dedup  // lines seen of instance id
-		b    = backoff{min: 250 * time.Millisecond, max: 5 * time.Second}
+		b    = podwatch.Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second}
 	)
 	for ctx.Err() == nil {
 		pod, gone, changed := f.st.snapshot()
@@ -57,10 +58,10 @@ func (f *follower) run(ctx context.Context) {
 			return
 		}
 		if n > 0 {
-			b.reset()
+			b.Reset()
 		}
 		if err != nil {
-			d := b.next()
+			d := b.Next()
 			f.s.log.Debug("log stream failed; reconnecting", zap.String("pod", f.pod), zap.String("container", f.container), zap.Error(err), zap.Duration("in", d))
 			sleep(ctx, d)
 			continue
@@ -72,7 +73,7 @@ func (f *follower) run(ctx context.Context) {
 			done = id
 			continue
 		}
-		sleep(ctx, b.next())
+		sleep(ctx, b.Next())
 	}
 }
 

@@ -2,21 +2,18 @@ package logs
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
+	"github.com/devloop-dev/devloop/internal/podwatch"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 )
 
-// nsWatch lists and watches the pods of one namespace and keeps one follower
-// per container of each.
+// nsWatch follows the pods of one namespace, as the podwatch.Handler of its
+// watcher, and keeps one follower per container of each.
 type nsWatch struct {
 	s    *Streamer
 	ns   string
@@ -54,6 +51,8 @@ func (p *podState) set(pod *corev1.Pod, gone bool) {
 	p.changed = make(chan struct{})
 }
 
+// run follows the namespace's pods until ctx is done, then stops their
+// followers and waits for them.
 func (n *nsWatch) run(ctx context.Context) {
 	defer func() {
 		for _, p := range n.pods {
@@ -61,45 +60,14 @@ func (n *nsWatch) run(ctx context.Context) {
 		}
 		n.wg.Wait()
 	}()
-	b := backoff{min: 250 * time.Millisecond, max: 5 * time.Second}
-	failing := false
-	for ctx.Err() == nil {
-		progressed, err := n.watchOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if progressed {
-			b.reset()
-			if failing {
-				n.s.log.Info("watching pods again", zap.String("namespace", n.ns))
-				failing = false
-			}
-		}
-		if err == nil {
-			continue
-		}
-		d := b.next()
-		if !failing || d == b.max {
-			n.s.log.Warn("watching pods for logs failed; retrying", zap.String("namespace", n.ns), zap.Error(err), zap.Duration("in", d))
-		}
-		failing = true
-		select {
-		case <-ctx.Done():
-		case <-time.After(d):
-		}
-	}
+	w := podwatch.New(n.s.client.CoreV1(), n.s.log.With(zap.String("namespace", n.ns)), "watching pods for logs failed; retrying")
+	w.Run(ctx, podwatch.Fixed(podwatch.Selection{Namespace: n.ns, Labels: n.sel}), n)
 }
 
-func (n *nsWatch) watchOnce(ctx context.Context) (bool, error) {
-	opts := metav1.ListOptions{LabelSelector: n.sel.String()}
-	pods := n.s.client.CoreV1().Pods(n.ns)
-	list, err := pods.List(ctx, opts)
-	if err != nil {
-		return false, fmt.Errorf("listing pods: %w", err)
-	}
+// Listed follows the listed pods and drops the others.
+func (n *nsWatch) Listed(ctx context.Context, pods []*corev1.Pod) {
 	seen := map[types.UID]bool{}
-	for i := range list.Items {
-		p := &list.Items[i]
+	for _, p := range pods {
 		seen[p.UID] = true
 		n.update(ctx, p)
 	}
@@ -108,41 +76,16 @@ func (n *nsWatch) watchOnce(ctx context.Context) (bool, error) {
 			n.remove(p)
 		}
 	}
-	opts.ResourceVersion = list.ResourceVersion
-	opts.AllowWatchBookmarks = true
-	w, err := pods.Watch(ctx, opts)
-	if err != nil {
-		return true, fmt.Errorf("watching pods: %w", err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return true, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return true, nil
-			}
-			switch ev.Type {
-			case watch.Error:
-				err := apierrors.FromObject(ev.Object)
-				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-					return true, nil
-				}
-				return true, fmt.Errorf("watching pods: %w", err)
-			case watch.Added, watch.Modified:
-				if p, ok := ev.Object.(*corev1.Pod); ok {
-					n.update(ctx, p)
-				}
-			case watch.Deleted:
-				if p, ok := ev.Object.(*corev1.Pod); ok {
-					if st := n.pods[string(p.UID)]; st != nil {
-						st.set(p, false)
-						n.remove(st)
-					}
-				}
-			}
-		}
+}
+
+// Changed follows a pod added or modified.
+func (n *nsWatch) Changed(ctx context.Context, pod *corev1.Pod) { n.update(ctx, pod) }
+
+// Deleted hands a deleted pod's last version to its followers and drops it.
+func (n *nsWatch) Deleted(_ context.Context, pod *corev1.Pod) {
+	if st := n.pods[string(pod.UID)]; st != nil {
+		st.set(pod, false)
+		n.remove(st)
 	}
 }
 
@@ -206,17 +149,3 @@ func statusOf(p *corev1.Pod, name string) (corev1.ContainerStatus, bool) {
 	}
 	return corev1.ContainerStatus{}, false
 }
-
-// backoff doubles from min to max; reset after progress.
-type backoff struct{ min, max, cur time.Duration }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else if b.cur *= 2; b.cur > b.max {
-		b.cur = b.max
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }

@@ -3,65 +3,65 @@ package portforward
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/devloop-dev/devloop/internal/podwatch"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/watch"
 )
-
-// backoff doubles from min to max; reset after progress.
-type backoff struct{ min, max, cur time.Duration }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else if b.cur *= 2; b.cur > b.max {
-		b.cur = b.max
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }
 
 // track lists and watches the resource's pods until ctx is done, keeping the
 // served target on the newest Ready pod. Failures (the API server away, the
 // resource missing) are retried with backoff; the last good target keeps
 // being served meanwhile.
 func (f *Forwarder) track(ctx context.Context) {
-	b := backoff{min: 250 * time.Millisecond, max: 5 * time.Second}
-	failing := false
-	for ctx.Err() == nil {
-		progressed, err := f.watchOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if progressed {
-			b.reset()
-			if failing {
-				f.log.Info("watching pods again")
-				failing = false
-			}
-		}
-		if err == nil {
-			continue // the watch ended normally: re-list at once
-		}
-		d := b.next()
-		if !failing || d == b.max {
-			f.log.Warn("following pods failed; retrying", zap.Error(err), zap.Duration("in", d))
-		}
-		failing = true
-		select {
-		case <-ctx.Done():
-		case <-time.After(d):
-		}
+	ps := &podSet{f: f}
+	w := podwatch.New(f.client.CoreV1(), f.log, "following pods failed; retrying")
+	w.Run(ctx, ps.resolve, ps)
+}
+
+// podSet is the pods of the current selection, as the podwatch.Handler of
+// track's watcher: every change chooses the pod to serve again.
+type podSet struct {
+	f      *Forwarder
+	target intstr.IntOrString // the port, from the last resolve
+	known  map[types.UID]*corev1.Pod
+}
+
+// resolve reads the resource before each list: its selector and target port
+// may have changed.
+func (s *podSet) resolve(ctx context.Context) (podwatch.Selection, error) {
+	sel, err := s.f.resolve(ctx)
+	if err != nil {
+		return podwatch.Selection{}, err
 	}
+	s.target = sel.target
+	return podwatch.Selection{Namespace: s.f.spec.Namespace, Labels: sel.selector, Fields: sel.fieldSelector}, nil
+}
+
+// Listed replaces the known pods with the listed ones.
+func (s *podSet) Listed(_ context.Context, pods []*corev1.Pod) {
+	s.known = make(map[types.UID]*corev1.Pod, len(pods))
+	for _, p := range pods {
+		s.known[p.UID] = p
+	}
+	s.f.choose(s.known, s.target)
+}
+
+// Changed records a pod added or modified.
+func (s *podSet) Changed(_ context.Context, p *corev1.Pod) {
+	s.known[p.UID] = p
+	s.f.choose(s.known, s.target)
+}
+
+// Deleted forgets a deleted pod.
+func (s *podSet) Deleted(_ context.Context, p *corev1.Pod) {
+	delete(s.known, p.UID)
+	s.f.choose(s.known, s.target)
 }
 
 // selection is how pods are found and which port they serve on.
@@ -117,63 +117,6 @@ func (f *Forwarder) resolve(ctx context.Context) (selection, error) {
 	}
 	sel.selector = s
 	return sel, nil
-}
-
-// watchOnce resolves, lists and watches until the watch ends or fails.
-// progressed reports whether the list succeeded.
-func (f *Forwarder) watchOnce(ctx context.Context) (progressed bool, err error) {
-	sel, err := f.resolve(ctx)
-	if err != nil {
-		return false, err
-	}
-	opts := metav1.ListOptions{LabelSelector: sel.selector.String(), FieldSelector: sel.fieldSelector.String()}
-	pods := f.client.CoreV1().Pods(f.spec.Namespace)
-	list, err := pods.List(ctx, opts)
-	if err != nil {
-		return false, fmt.Errorf("listing pods: %w", err)
-	}
-	known := map[types.UID]*corev1.Pod{}
-	for i := range list.Items {
-		known[list.Items[i].UID] = &list.Items[i]
-	}
-	f.choose(known, sel.target)
-
-	opts.ResourceVersion = list.ResourceVersion
-	opts.AllowWatchBookmarks = true
-	w, err := pods.Watch(ctx, opts)
-	if err != nil {
-		return true, fmt.Errorf("watching pods: %w", err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return true, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return true, nil
-			}
-			switch ev.Type {
-			case watch.Error:
-				err := apierrors.FromObject(ev.Object)
-				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-					return true, nil
-				}
-				return true, fmt.Errorf("watching pods: %w", err)
-			case watch.Added, watch.Modified:
-				if p, ok := ev.Object.(*corev1.Pod); ok {
-					known[p.UID] = p
-				}
-			case watch.Deleted:
-				if p, ok := ev.Object.(*corev1.Pod); ok {
-					delete(known, p.UID)
-				}
-			default:
-				continue
-			}
-			f.choose(known, sel.target)
-		}
-	}
 }
 
 // choose switches to the newest Ready pod of known.
