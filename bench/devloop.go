@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // Event is one line of `devloop -o json` as the shared driver records it:

@@ -24,7 +24,7 @@ func main() {
 func run() int {
 	var (
 		devloop = flag.String("devloop", "bin/devloop", "the devloop binary to measure")
-		out     = flag.String("out", "", "JSON results file (default bench/results/<date>[-<only>].json)")
+		out     = flag.String("out", "", "JSON results file (default bench/results/<date>[-<only>][-quick].json)")
 		only    = flag.String("only", "", "comma-separated scenarios to run (change,noop,warm,idle,apply,deliver,sync; default all)")
 		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
 	)
@@ -53,6 +53,9 @@ func run() int {
 		name := time.Now().Format("2006-01-02")
 		if *only != "" {
 			name += "-" + strings.ReplaceAll(*only, ",", "-")
+		}
+		if *quick {
+			name += "-quick"
 		}
 		*out = filepath.Join(root, "bench", "results", name+".json")
 	}

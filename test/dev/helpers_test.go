@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // event is one line of `devloop -o json`: devloop's own events.Event and

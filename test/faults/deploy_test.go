@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // deployOnly writes a devloop.yaml without artifacts and a kustomization of

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // TestDockerRestartDuringBuild stops the Docker Engine while buildx builds

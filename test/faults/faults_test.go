@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // requireFaults skips unless fault injection was asked for, and returns the

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // childWatch samples a process's children every 20 ms until it exits.

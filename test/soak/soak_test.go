@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv"
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 const (

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/test/faults/devproc"
+	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
 // fake starts sh -c script in a temporary directory as the driver's child:

@@ -6,9 +6,6 @@
 // test/soak) and the benchmark (bench) all drive devloop through it, so the
 // package also holds the small helpers they share: free ports, HTTP polling,
 // edits to a copied example and /proc readings.
-//
-// It lives here rather than under internal/ because test/soak imports it by
-// this path; bench, in the same module, can import it from here too.
 package devproc
 
 import (
