@@ -81,17 +81,19 @@ func New(pods PodsGetter, log *zap.Logger, retrying string) *Watcher {
 func (w *Watcher) Run(ctx context.Context, sel SelectFunc, h Handler) {
 	b := Backoff{Min: w.min, Max: w.max}
 	failing := false
+	// A list that succeeds after failures is the recovery: said at once,
+	// not when the watch that follows it ends.
+	listed := func() {
+		b.Reset()
+		if failing {
+			w.log.Info("watching pods again")
+			failing = false
+		}
+	}
 	for ctx.Err() == nil {
-		progressed, err := w.watchOnce(ctx, sel, h)
+		err := w.watchOnce(ctx, sel, h, listed)
 		if ctx.Err() != nil {
 			return
-		}
-		if progressed {
-			b.Reset()
-			if failing {
-				w.log.Info("watching pods again")
-				failing = false
-			}
 		}
 		if err == nil {
 			continue // the watch ended normally: re-list at once
@@ -108,12 +110,12 @@ func (w *Watcher) Run(ctx context.Context, sel SelectFunc, h Handler) {
 	}
 }
 
-// watchOnce selects, lists and watches until the watch ends or fails.
-// progressed reports whether the list succeeded.
-func (w *Watcher) watchOnce(ctx context.Context, sel SelectFunc, h Handler) (progressed bool, err error) {
+// watchOnce selects, lists and watches until the watch ends or fails;
+// listed is called once the list succeeded.
+func (w *Watcher) watchOnce(ctx context.Context, sel SelectFunc, h Handler, listed func()) error {
 	s, err := sel(ctx)
 	if err != nil {
-		return false, err
+		return err
 	}
 	var opts metav1.ListOptions
 	if s.Labels != nil {
@@ -125,8 +127,9 @@ func (w *Watcher) watchOnce(ctx context.Context, sel SelectFunc, h Handler) (pro
 	pods := w.pods.Pods(s.Namespace)
 	list, err := pods.List(ctx, opts)
 	if err != nil {
-		return false, fmt.Errorf("listing pods: %w", err)
+		return fmt.Errorf("listing pods: %w", err)
 	}
+	listed()
 	items := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
 		items[i] = &list.Items[i]
@@ -137,24 +140,24 @@ func (w *Watcher) watchOnce(ctx context.Context, sel SelectFunc, h Handler) (pro
 	opts.AllowWatchBookmarks = true
 	wi, err := pods.Watch(ctx, opts)
 	if err != nil {
-		return true, fmt.Errorf("watching pods: %w", err)
+		return fmt.Errorf("watching pods: %w", err)
 	}
 	defer wi.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return true, nil
+			return nil
 		case ev, ok := <-wi.ResultChan():
 			if !ok {
-				return true, nil
+				return nil
 			}
 			switch ev.Type {
 			case watch.Error:
 				err := apierrors.FromObject(ev.Object)
 				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-					return true, nil
+					return nil
 				}
-				return true, fmt.Errorf("watching pods: %w", err)
+				return fmt.Errorf("watching pods: %w", err)
 			case watch.Added, watch.Modified:
 				if p, ok := ev.Object.(*corev1.Pod); ok {
 					h.Changed(ctx, p)

@@ -209,6 +209,10 @@ func TestRunRetriesFailuresWithBackoff(t *testing.T) {
 
 	expect(t, rec.events, "listed web-1")
 	c := nextWatch(t, fx)
+	// The recovery is said once the list succeeds, while the watch runs.
+	if n := logs.FilterMessage("watching pods again").Len(); n != 1 {
+		t.Fatalf("%d \"watching pods again\" lines while the first good watch runs, want 1", n)
+	}
 
 	// A watch error other than expiry is a failure too.
 	c.w.Error(&apierrors.NewInternalError(errors.New("etcd away")).ErrStatus)
@@ -225,12 +229,13 @@ func TestRunRetriesFailuresWithBackoff(t *testing.T) {
 	}
 	// Delays of 1, 2, 4 ms: the first failure is logged, then the one at
 	// the cap; after the list succeeds, the watch error starts again at the
-	// first delay and is logged.
+	// first delay and is logged, and the list after it is the recovery.
 	want := []string{
 		"warn following pods failed; retrying: listing pods: connection refused",
 		"warn following pods failed; retrying: listing pods: connection refused",
 		"info watching pods again",
 		"warn following pods failed; retrying: watching pods: Internal error occurred: etcd away",
+		"info watching pods again",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("logged\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
