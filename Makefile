@@ -53,7 +53,7 @@ bench: ## Measure the inner loop against baselines (BENCH_QUICK=1 for a short ru
 
 .PHONY: soak
 soak: build ## 300 edit cycles under devloop dev; RSS, fds and versions checked (DEVLOOP_SOAK_CYCLES=N)
-	$(WITH_ENV) DEVLOOP_SOAK=1 $(GO) test -count=1 -timeout 120m -v ./test/soak/
+	hack/soak.sh
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 60s)
