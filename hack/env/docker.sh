@@ -85,14 +85,32 @@ dockerd_clean() {
 	rm -rf "$DOCKER_EXEC"
 }
 
+# dockerd_config prints daemon.json. The default runtime is runc behind
+# hack/env/runcwrap, which drops the one capability this sandbox cannot grant
+# so that privileged containers (kind's nodes) start.
+dockerd_config() {
+	cat <<EOF
+{
+  "runtimes": {"devloop-runc": {"path": "$BIN/runcwrap"}},
+  "default-runtime": "devloop-runc"
+}
+EOF
+}
+
 dockerd_up() {
-	if running dockerd && docker version >/dev/null 2>&1; then
+	local config
+	config=$(dockerd_config)
+	if running dockerd && docker version >/dev/null 2>&1 && [ "$config" = "$(cat "$STATE/daemon.json" 2>/dev/null)" ]; then
 		return 0
 	fi
-	stop_daemon dockerd 20
+	[ -x "$BIN/runcwrap" ] || die "$BIN/runcwrap is missing (built by kind_builds)"
+	if running dockerd; then
+		printf '    restarting dockerd: its configuration changed\n' >&2
+	fi
+	dockerd_down
 	dockerd_clean
 	mkdir -p "$DOCKER_DATA" "$DOCKER_EXEC"
-	[ -f "$STATE/daemon.json" ] || echo '{}' >"$STATE/daemon.json"
+	printf '%s\n' "$config" >"$STATE/daemon.json"
 	# The managed containerd lives under the exec root
 	# ($DOCKER_EXEC/containerd/containerd.sock), apart from the cluster's.
 	start_daemon dockerd dockerd \

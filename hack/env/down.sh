@@ -19,6 +19,14 @@ if $whole && [ -f "$ENV_ROOT/cluster.sh" ]; then
 	done_step
 fi
 
+# shellcheck source=kind.sh
+source "$ENV_ROOT/kind.sh"
+if $whole; then
+	step "kind cluster $KIND_CLUSTER"
+	kind_down
+	done_step
+fi
+
 step "buildkitd"
 buildkitd_down
 done_step

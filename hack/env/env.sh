@@ -28,3 +28,6 @@ if [ -f "$ENV_ROOT/cluster.sh" ]; then
 		cluster_env
 	fi
 fi
+# shellcheck source=kind.sh
+source "$ENV_ROOT/kind.sh"
+kind_env

@@ -11,13 +11,21 @@ source "$(dirname "$0")/lib.sh"
 source "$ENV_ROOT/docker.sh"
 # shellcheck source=images.sh
 source "$ENV_ROOT/images.sh"
-# DEVLOOP_ENV_SKIP_CLUSTER=1 brings up the Docker half only.
+# DEVLOOP_ENV_SKIP_CLUSTER=1 brings up the Docker half only; the kind cluster
+# (kind.sh: kind_up) comes last, on the engine, beside the host cluster.
 have_cluster=false
+have_kind=false
 if [ -f "$ENV_ROOT/cluster.sh" ] && [ -z "${DEVLOOP_ENV_SKIP_CLUSTER:-}" ]; then
 	# shellcheck source=/dev/null
 	source "$ENV_ROOT/cluster.sh"
 	have_cluster=true
+	# DEVLOOP_ENV_SKIP_KIND=1 leaves the kind cluster out.
+	if [ -z "${DEVLOOP_ENV_SKIP_KIND:-}" ]; then
+		have_kind=true
+	fi
 fi
+# shellcheck source=kind.sh
+source "$ENV_ROOT/kind.sh"
 trap kill_builds EXIT
 trap 'exit 130' INT TERM
 
@@ -35,6 +43,9 @@ docker_builds
 if $have_cluster && declare -F cluster_builds >/dev/null; then
 	cluster_builds
 fi
+if $have_kind; then
+	kind_builds
+fi
 done_step
 
 step "qemu binfmt for arm64"
@@ -43,6 +54,7 @@ images_rootfs_start
 done_step
 
 step "docker engine"
+kind_wait_runcwrap
 dockerd_up
 done_step
 
@@ -66,6 +78,9 @@ done_step
 
 if $have_cluster; then
 	cluster_up
+	if $have_kind; then
+		kind_up
+	fi
 else
 	printf '==> cluster: skipped (%s/cluster.sh missing or DEVLOOP_ENV_SKIP_CLUSTER set)\n' "$ENV_ROOT" >&2
 fi

@@ -14,7 +14,8 @@ import (
 
 // buildOptions are the flags of `devloop build`.
 type buildOptions struct {
-	g            *globalOptions
+	g *globalOptions
+	clusterFlags
 	Platforms    []string
 	Builder      string
 	Push         bool
@@ -47,11 +48,16 @@ repositories and CI. Without it devloop never edits your files.`,
 	f.StringVar(&o.Builder, "builder", "", "buildx builder to use")
 	f.BoolVar(&o.Push, "push", false, "push to devloop.yaml's registry instead of loading into the cluster")
 	f.BoolVar(&o.WriteOverlay, "write-overlay", false, "write the references into the overlay's kustomization.yaml images: list")
+	o.registerCluster(cmd)
 	return cmd
 }
 
 func runBuild(ctx context.Context, o *buildOptions) error {
 	g := o.g
+	cluster, err := o.override()
+	if err != nil {
+		return err
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -66,7 +72,7 @@ func runBuild(ctx context.Context, o *buildOptions) error {
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Push: o.Push,
-		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err),
+		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), Cluster: cluster,
 	})
 	if err != nil {
 		return err

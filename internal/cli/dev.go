@@ -79,6 +79,10 @@ func runDev(ctx context.Context, o *devOptions) error {
 		}
 		return cfg, nil
 	}
+	cluster, err := o.override()
+	if err != nil {
+		return err
+	}
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -91,7 +95,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
-		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true,
+		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true, Cluster: cluster,
 	})
 	if err != nil {
 		return err

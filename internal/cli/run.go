@@ -20,13 +20,15 @@ type runOptions struct {
 
 // buildDeployFlags are the build and deploy flags `dev` and `run` share.
 type buildDeployFlags struct {
+	clusterFlags
 	Platforms []string
 	Builder   string
 	Namespace string
 	Force     bool
 }
 
-// register adds --platform, --builder, --namespace/-n and --force to cmd; each
+// register adds --platform, --builder, --namespace/-n, --force, --delivery and
+// --containerd-address to cmd; each
 // command words the help of --platform and --builder its own way.
 func (b *buildDeployFlags) register(cmd *cobra.Command, platformHelp, builderHelp string) {
 	f := cmd.Flags()
@@ -34,6 +36,7 @@ func (b *buildDeployFlags) register(cmd *cobra.Command, platformHelp, builderHel
 	f.StringVar(&b.Builder, "builder", "", builderHelp)
 	f.StringVarP(&b.Namespace, "namespace", "n", "", "override the namespace of namespaced objects")
 	f.BoolVar(&b.Force, "force", false, "delete and recreate objects whose immutable fields changed")
+	b.registerCluster(cmd)
 }
 
 func newRunCmd(g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -70,6 +73,10 @@ failed, 2 for bad flags, a bad devloop.yaml or a kube context devloop may not us
 
 func runRun(ctx context.Context, o *runOptions) error {
 	g := o.g
+	cluster, err := o.override()
+	if err != nil {
+		return err
+	}
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -84,7 +91,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
-		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err),
+		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), Cluster: cluster,
 		// One pass: the manifests are read once, checked before the builds.
 		CacheRender: true,
 	})

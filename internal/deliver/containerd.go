@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -21,10 +22,18 @@ type PermissionError struct {
 }
 
 func (e *PermissionError) Error() string {
-	return fmt.Sprintf("no permission to use containerd at %s (%v): run devloop with sudo, "+
-		"or give yourself access to the socket (see its owner and group with `ls -l %s`, "+
-		"then add yourself to that group, e.g. for k3s start it with --write-kubeconfig-mode and a group-owned socket)",
-		e.Address, e.Err, e.Address)
+	owner := ""
+	if fi, err := os.Stat(e.Address); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			owner = fmt.Sprintf(" (owned by uid %d, gid %d, mode %v)", st.Uid, st.Gid, fi.Mode().Perm())
+		}
+	}
+	return fmt.Sprintf("no permission to use containerd at %s%s: %v. devloop imports images there as your user. "+
+		"Either give your user access to the socket, e.g. `sudo chgrp $(id -gn) %s && sudo chmod g+rw %s` "+
+		"(k3s makes the socket anew when it restarts), or run devloop as root with your own configuration: "+
+		"`sudo env KUBECONFIG=${KUBECONFIG:-$HOME/.kube/config} DOCKER_CONFIG=${DOCKER_CONFIG:-$HOME/.docker} devloop ...` "+
+		"(a plain sudo reads root's kubeconfig and docker config, not yours), or set registry in devloop.yaml to push to a registry the cluster pulls from",
+		e.Address, owner, e.Err, e.Address, e.Address)
 }
 
 func (e *PermissionError) Unwrap() error { return e.Err }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/devloop-dev/devloop/internal/build"
@@ -82,7 +83,7 @@ func TestEnvContainerdImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cluster, err := Detect(ctx, cs, k.env.KubeContext, cfg.Host, "")
+	cluster, err := Detect(ctx, cs, Facts{KubeContext: k.env.KubeContext, ServerURL: cfg.Host})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,53 +186,33 @@ func TestEnvRegistryPush(t *testing.T) {
 	}
 }
 
-const kindNodeImage = "devloop-test-kindnode:containerd"
-
-// The kind path, against a container that runs containerd as a kind node
-// does: the image streams through the exec attach into its containerd. The
-// sandbox refuses --privileged ("unable to apply caps"); CAP_SYS_ADMIN
-// without seccomp/apparmor confinement is enough for containerd's overlayfs.
+// The kind path on the real kind cluster that make env-up creates with
+// kind's CLI: detected from its node alone (provider ID kind://, whatever the
+// context is called), the image streams through the engine's exec API into
+// the node's containerd, where ctr lists it; the second delivery moves
+// nothing. Pods running what was delivered: test/kind.
 func TestEnvKindNodeImport(t *testing.T) {
 	k := newEnvKit(t)
+	env := testenv.RequireKind(t)
 	ctx := context.Background()
-	// The node image is kept between runs under one fixed name: installing
-	// containerd takes a while, and the name does not multiply.
-	if ok, _ := build.ExistsInEngine(ctx, k.engine, kindNodeImage); !ok {
-		dir := t.TempDir()
-		df := "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends containerd && rm -rf /var/lib/apt/lists/*\n"
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		name, tag, _ := strings.Cut(kindNodeImage, ":")
-		if _, err := k.builder.Build(ctx, build.Request{Image: name, Tag: tag, Context: dir}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cluster := unique("devloop-kind")
-	id := strings.TrimSpace(k.run(t, "docker", "run", "-d", "--cap-add", "SYS_ADMIN",
-		"--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--label", "io.x-k8s.kind.cluster="+cluster,
-		"--label", "io.x-k8s.kind.role=control-plane", "--name", cluster+"-control-plane",
-		"-v", "/var/lib/containerd", kindNodeImage, "containerd"))
-	t.Cleanup(func() { _ = k.env.Command(context.Background(), "docker", "rm", "-f", "-v", id).Run() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := k.env.Command(ctx, "docker", "exec", id, "ctr", "version").Run()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			logs, _ := k.env.Command(ctx, "docker", "logs", id).CombinedOutput()
-			t.Fatalf("containerd in the node container did not start: %v\n%s", err, logs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-
-	d, err := New(Cluster{Kind: KindKind, Name: cluster}, k.engine, k.log)
+	cfg, cs := kindClients(t, env)
+	cluster, err := Detect(ctx, cs, Facts{KubeContext: "renamed-by-a-user", ServerURL: cfg.Host, Override: Override{Delivery: DeliveryImport}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("detected %s: %s", cluster.Kind, cluster.Reason)
+	if cluster.Kind != KindKind || cluster.Name != env.KindCluster || !strings.Contains(cluster.Reason, "provider ID kind://") {
+		t.Fatalf("cluster %+v, want kind cluster %q detected from its node's provider ID", cluster, env.KindCluster)
+	}
+	d, err := New(cluster, k.engine, k.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := env.KindCluster + "-control-plane"
 	name := unique("devloop-test-kind")
 	ref := k.buildImage(t, name, "v1", "FROM debian:bookworm-slim\nRUN echo "+name+" > /id\n")
+	full, _ := NormalizeRef(ref)
+	t.Cleanup(func() { _ = k.env.Command(context.Background(), "docker", "exec", node, "ctr", "-n", "k8s.io", "images", "rm", full).Run() })
 	rep, err := d.Deliver(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
@@ -240,8 +221,7 @@ func TestEnvKindNodeImport(t *testing.T) {
 	if rep.Skipped || rep.Bytes == 0 {
 		t.Fatalf("first delivery %+v", rep)
 	}
-	full, _ := NormalizeRef(ref)
-	out := k.run(t, "docker", "exec", id, "ctr", "-n", "k8s.io", "images", "ls", "-q")
+	out := k.run(t, "docker", "exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q")
 	if !strings.Contains(out, full+"\n") {
 		t.Fatalf("%s not listed in the node:\n%s", full, out)
 	}
@@ -252,5 +232,66 @@ func TestEnvKindNodeImport(t *testing.T) {
 	t.Logf("kind second delivery: %d bytes in %v (%s)", rep.Bytes, rep.Duration, rep.Message)
 	if !rep.Skipped || rep.Bytes != 0 {
 		t.Fatalf("second delivery %+v", rep)
+	}
+}
+
+// Without --delivery, the kind cluster's advertised local registry (kind's
+// documented setup) is chosen: only missing layers travel.
+func TestEnvKindAdvertisedRegistry(t *testing.T) {
+	env := testenv.RequireKind(t)
+	cfg, cs := kindClients(t, env)
+	cluster, err := Detect(context.Background(), cs, Facts{KubeContext: env.KindContext, ServerURL: cfg.Host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("detected %s: %s", cluster.Kind, cluster.Reason)
+	if cluster.Kind != KindRegistry || cluster.Registry != env.KindRegistry || !strings.Contains(cluster.Reason, "only missing layers") {
+		t.Fatalf("cluster %+v, want a push to the advertised registry %s", cluster, env.KindRegistry)
+	}
+}
+
+func kindClients(t *testing.T, env *testenv.Env) (*rest.Config, kubernetes.Interface) {
+	t.Helper()
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: env.Kubeconfig}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: env.KindContext}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, cs
+}
+
+// Shared-engine clusters (Docker Desktop, minikube's docker-env): whether
+// the tag is there is asked of the engine, never assumed. Before, Present
+// always said yes, so nothing was ever built and pods referenced a tag that
+// existed nowhere.
+func TestEnvSharedEngine(t *testing.T) {
+	k := newEnvKit(t)
+	ctx := context.Background()
+	for _, kind := range []Kind{KindDockerDesktop, KindMinikube, KindSharedEngine} {
+		d, err := New(Cluster{Kind: kind}, k.engine, k.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := unique("devloop-test-shared")
+		ref := name + ":v1"
+		if ok, err := d.Present(ctx, ref); err != nil || ok {
+			t.Fatalf("%s: Present(%s) before any build = %v, %v; want false", kind, ref, ok, err)
+		}
+		if _, err := d.Deliver(ctx, ref); err == nil || !strings.Contains(err.Error(), "not in the engine") {
+			t.Fatalf("%s: Deliver of an image the engine lacks: %v", kind, err)
+		}
+		k.buildImage(t, name, "v1", "FROM debian:bookworm-slim\nRUN echo "+name+" > /id\n")
+		if ok, err := d.Present(ctx, ref); err != nil || !ok {
+			t.Fatalf("%s: Present(%s) after the build = %v, %v; want true", kind, ref, ok, err)
+		}
+		rep, err := d.Deliver(ctx, ref)
+		if err != nil || !rep.Skipped || rep.Bytes != 0 {
+			t.Fatalf("%s: Deliver after the build = %+v, %v; want nothing moved", kind, rep, err)
+		}
 	}
 }

@@ -66,8 +66,8 @@ func New(c Cluster, engine Engine, log *zap.Logger) (Deliverer, error) {
 		return NewNodes(NodeSelector{Label: "k3d.cluster", Cluster: c.Name, Flavour: "k3d"}, engine, log), nil
 	case KindRegistry:
 		return NewRegistry(c.Registry, c.RegistryFromCluster, engine, log), nil
-	case KindMinikube, KindDockerDesktop:
-		return EngineShared{Kind: c.Kind}, nil
+	case KindMinikube, KindDockerDesktop, KindSharedEngine:
+		return EngineShared{Kind: c.Kind, Engine: engine}, nil
 	}
 	return nil, fmt.Errorf("no delivery path for cluster kind %q", c.Kind)
 }
@@ -84,18 +84,42 @@ func NormalizeRef(ref string) (string, error) {
 
 // EngineShared is the delivery for clusters that run images straight from
 // the engine devloop builds into (minikube with its docker-env, Docker
-// Desktop): nothing moves.
-type EngineShared struct{ Kind Kind }
+// Desktop): nothing moves, but the image must be in that engine, which is
+// asked every time (an image removed with `docker image rm` is built again).
+type EngineShared struct {
+	Kind   Kind
+	Engine interface {
+		ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	}
+}
 
 // Method implements Deliverer.
 func (e EngineShared) Method() string { return "shared engine" }
 
-// Present implements Deliverer: the image is in the engine the cluster uses.
-func (e EngineShared) Present(context.Context, string) (bool, error) { return true, nil }
+// Present implements Deliverer: the engine is asked whether it has the tag.
+func (e EngineShared) Present(ctx context.Context, ref string) (bool, error) {
+	_, err := e.Engine.ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return true, nil
+	case client.IsErrNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("asking the engine for %s: %w", ref, err)
+}
 
-// Deliver implements Deliverer.
-func (e EngineShared) Deliver(_ context.Context, ref string) (Report, error) {
-	return Report{Ref: ref, Method: e.Method(), Skipped: true,
+// Deliver implements Deliverer: it checks that the image is in the engine.
+func (e EngineShared) Deliver(ctx context.Context, ref string) (Report, error) {
+	start := time.Now()
+	ok, err := e.Present(ctx, ref)
+	if err != nil {
+		return Report{Ref: ref, Method: e.Method()}, err
+	}
+	if !ok {
+		return Report{Ref: ref, Method: e.Method()}, fmt.Errorf("%s is not in the engine that %s runs images from: "+
+			"is DOCKER_HOST (or the docker context) the engine of that cluster? For minikube: eval $(minikube docker-env)", ref, e.Kind)
+	}
+	return Report{Ref: ref, Method: e.Method(), Skipped: true, Duration: time.Since(start),
 		Message: fmt.Sprintf("%s runs images from the engine %s was built in: nothing to move", e.Kind, ref)}, nil
 }
 

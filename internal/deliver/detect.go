@@ -32,6 +32,9 @@ const (
 	KindMinikube      Kind = "minikube"
 	KindDockerDesktop Kind = "docker-desktop"
 	KindRegistry      Kind = "registry"
+	// KindSharedEngine is a cluster the user says runs images from the
+	// engine (--shared-engine), whatever its name.
+	KindSharedEngine Kind = "shared-engine"
 )
 
 // Annotations and well-known names used by detection.
@@ -65,9 +68,41 @@ type Cluster struct {
 	Platforms []string
 }
 
+// Delivery is how the user asks images to travel (--delivery).
+type Delivery string
+
+// The deliveries a user may ask for.
+const (
+	// DeliveryAuto lets detection decide (the default).
+	DeliveryAuto Delivery = "auto"
+	// DeliveryImport loads images into the nodes' containerd (kind, k3d,
+	// k3s, --containerd-address) even when the cluster advertises a registry.
+	DeliveryImport Delivery = "import"
+	// DeliveryRegistry pushes to the configured or advertised registry.
+	DeliveryRegistry Delivery = "registry"
+	// DeliveryEngine builds into the engine the cluster runs images from
+	// (Docker Desktop, minikube's docker-env, OrbStack, Rancher Desktop with
+	// dockerd, or any cluster whose name devloop does not know): nothing moves.
+	DeliveryEngine Delivery = "engine"
+)
+
+// Deliveries lists the values --delivery accepts.
+var Deliveries = []Delivery{DeliveryAuto, DeliveryImport, DeliveryRegistry, DeliveryEngine}
+
+// Override is what a user states about a cluster that detection cannot see
+// (the --delivery and --containerd-address flags). It wins over detection.
+type Override struct {
+	Delivery Delivery
+	// ContainerdAddress is the socket, on this machine, of the containerd
+	// that runs the nodes' containers (a kubeadm or bare containerd node on
+	// this laptop): images are imported there.
+	ContainerdAddress string
+}
+
 // Facts are what classification looks at; Detect gathers them.
 type Facts struct {
 	KubeContext, ServerURL string
+	Override               Override
 	Nodes                  []corev1.Node
 	// LocalRegistryHosting is the localRegistryHosting.v1 value of the
 	// KEP-1755 ConfigMap, empty when there is none.
@@ -78,13 +113,15 @@ type Facts struct {
 	FileExists func(string) bool
 }
 
-// Detect classifies the cluster behind a kube context.
-func Detect(ctx context.Context, k kubernetes.Interface, kubeContext, serverURL, configuredRegistry string) (Cluster, error) {
+// Detect classifies the cluster behind a kube context: f names the context,
+// its server, the configured registry and the user's override; Detect adds
+// the nodes and the advertised registry it reads from the cluster.
+func Detect(ctx context.Context, k kubernetes.Interface, f Facts) (Cluster, error) {
 	nodes, err := k.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return Cluster{}, fmt.Errorf("listing nodes: %w", err)
 	}
-	f := Facts{KubeContext: kubeContext, ServerURL: serverURL, Nodes: nodes.Items, ConfiguredRegistry: configuredRegistry}
+	f.Nodes = nodes.Items
 	cm, err := k.CoreV1().ConfigMaps("kube-public").Get(ctx, LocalRegistryConfigMap, metav1.GetOptions{})
 	switch {
 	case err == nil:
@@ -112,6 +149,46 @@ func Classify(f Facts) (Cluster, error) {
 		return Cluster{}, err
 	}
 	c.Registry, c.RegistryFromCluster = adv.Host, adv.HostFromContainerRuntime
+	o := f.Override
+	if o.Delivery == "" {
+		o.Delivery = DeliveryAuto
+	}
+	if !slices.Contains(Deliveries, o.Delivery) {
+		return Cluster{}, fmt.Errorf("--delivery %q: want one of %v", o.Delivery, Deliveries)
+	}
+	switch {
+	case o.ContainerdAddress != "" && (o.Delivery == DeliveryEngine || o.Delivery == DeliveryRegistry):
+		return Cluster{}, fmt.Errorf("--containerd-address imports into a containerd; it cannot go with --delivery %s", o.Delivery)
+	case o.ContainerdAddress != "":
+		c.Kind, c.ContainerdAddress = KindContainerd, strings.TrimPrefix(o.ContainerdAddress, "unix://")
+		c.Reason = fmt.Sprintf("--containerd-address %s: images are imported into that containerd", c.ContainerdAddress)
+		return c, nil
+	case o.Delivery == DeliveryEngine:
+		c.Kind = KindSharedEngine
+		c.Reason = "--delivery engine: the cluster runs images from the engine devloop builds into, nothing to move"
+		return c, nil
+	case o.Delivery == DeliveryRegistry:
+		reg := f.ConfiguredRegistry
+		if reg == "" {
+			reg = adv.Host
+		}
+		if reg == "" {
+			return Cluster{}, fmt.Errorf("--delivery registry: no registry is set in devloop.yaml and the cluster advertises none (kube-public/%s)", LocalRegistryConfigMap)
+		}
+		if reg == f.ConfiguredRegistry {
+			c.RegistryFromCluster = ""
+		}
+		c.Kind, c.Registry = KindRegistry, reg
+		c.Reason = fmt.Sprintf("--delivery registry: images are pushed to %s, only missing layers travel", reg)
+		return c, nil
+	case o.Delivery == DeliveryImport:
+		k, ok := classifyNodes(f, exists, &c)
+		if !ok || k == KindMinikube || k == KindDockerDesktop {
+			return Cluster{}, fmt.Errorf("--delivery import: devloop cannot import into the nodes of context %q (it imports into kind, k3d and k3s nodes, or into the containerd named by --containerd-address)", f.KubeContext)
+		}
+		c.Kind = k
+		return c, nil
+	}
 	if f.ConfiguredRegistry != "" {
 		c.Kind, c.Registry, c.RegistryFromCluster = KindRegistry, f.ConfiguredRegistry, ""
 		c.Reason = fmt.Sprintf("registry %s is set in devloop.yaml: images are pushed there", f.ConfiguredRegistry)
@@ -119,6 +196,14 @@ func Classify(f Facts) (Cluster, error) {
 	}
 	if k, ok := classifyNodes(f, exists, &c); ok {
 		c.Kind = k
+		if (k == KindKind || k == KindK3d) && adv.Host != "" {
+			// A node import streams the whole image archive; a push sends
+			// only the layers the registry lacks, so the registry moves less.
+			c.Kind = KindRegistry
+			c.Reason = fmt.Sprintf("%s; it advertises the local registry %s (kube-public/%s), which moves only missing layers, "+
+				"so images are pushed there and deployed by digest (--delivery import loads the nodes instead)",
+				strings.SplitN(c.Reason, ":", 2)[0], adv.Host, LocalRegistryConfigMap)
+		}
 		return c, nil
 	}
 	if adv.Host != "" {

@@ -64,12 +64,44 @@ func TestClassify(t *testing.T) {
 					t.Errorf("%+v", c)
 				}
 			}},
-		{name: "kind by context with advertised registry", f: Facts{KubeContext: "kind-x", LocalRegistryHosting: kep, Nodes: []corev1.Node{node("x-control-plane")}},
-			kind: KindKind, check: func(t *testing.T, c Cluster) {
-				if c.Name != "x" || c.Registry != "localhost:5001" || c.RegistryFromCluster != "kind-registry:5000" {
+		{name: "kind with advertised registry pushes there", f: Facts{KubeContext: "kind-x", LocalRegistryHosting: kep, Nodes: []corev1.Node{node("x-control-plane")}},
+			kind: KindRegistry, check: func(t *testing.T, c Cluster) {
+				if c.Name != "x" || c.Registry != "localhost:5001" || c.RegistryFromCluster != "kind-registry:5000" ||
+					!strings.Contains(c.Reason, "only missing layers") || !strings.Contains(c.Reason, "--delivery import") {
 					t.Errorf("%+v", c)
 				}
 			}},
+		{name: "kind with advertised registry, --delivery import", f: Facts{KubeContext: "kind-x", LocalRegistryHosting: kep,
+			Nodes: []corev1.Node{node("x-control-plane")}, Override: Override{Delivery: DeliveryImport}},
+			kind: KindKind, check: func(t *testing.T, c Cluster) {
+				if c.Name != "x" {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "--delivery import on a cluster devloop cannot import into", f: Facts{KubeContext: "gke_x", LocalRegistryHosting: kep,
+			Nodes: []corev1.Node{node("gke-node")}, Override: Override{Delivery: DeliveryImport}}, wantErr: "cannot import"},
+		{name: "--delivery engine wins over the node annotation", f: Facts{KubeContext: "devloop-env",
+			Nodes:    []corev1.Node{node("host", annotate(ContainerdAddressAnnotation, "unix:///x.sock"))},
+			Override: Override{Delivery: DeliveryEngine}}, kind: KindSharedEngine},
+		{name: "--delivery registry uses the advertised one", f: Facts{KubeContext: "c", LocalRegistryHosting: kep,
+			Nodes: []corev1.Node{node("n")}, Override: Override{Delivery: DeliveryRegistry}},
+			kind: KindRegistry, check: func(t *testing.T, c Cluster) {
+				if c.Registry != "localhost:5001" || c.RegistryFromCluster != "kind-registry:5000" {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "--delivery registry without any", f: Facts{KubeContext: "c", Nodes: []corev1.Node{node("n")},
+			Override: Override{Delivery: DeliveryRegistry}}, wantErr: "no registry"},
+		{name: "--delivery nonsense", f: Facts{Nodes: []corev1.Node{node("n")}, Override: Override{Delivery: "ftp"}}, wantErr: "want one of"},
+		{name: "--containerd-address", f: Facts{KubeContext: "kubeadm", Nodes: []corev1.Node{node("laptop")},
+			Override: Override{ContainerdAddress: "unix:///run/containerd/containerd.sock"}},
+			kind: KindContainerd, check: func(t *testing.T, c Cluster) {
+				if c.ContainerdAddress != "/run/containerd/containerd.sock" {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "--containerd-address with --delivery engine", f: Facts{Nodes: []corev1.Node{node("n")},
+			Override: Override{ContainerdAddress: "/x.sock", Delivery: DeliveryEngine}}, wantErr: "cannot go with"},
 		{name: "k3d by node name", f: Facts{KubeContext: "whatever",
 			Nodes: []corev1.Node{node("k3d-demo-server-0", label("node.kubernetes.io/instance-type", "k3s"), provider("k3s://k3d-demo-server-0"))}},
 			kind: KindK3d, check: func(t *testing.T, c Cluster) {
@@ -138,14 +170,14 @@ func TestDetectWithClientset(t *testing.T) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: LocalRegistryConfigMap, Namespace: "kube-public"},
 		Data: map[string]string{"localRegistryHosting.v1": "host: localhost:5002\n"}}
 	k := fake.NewClientset(&n, cm)
-	c, err := Detect(context.Background(), k, "k3d-x", "https://0.0.0.0:6550", "")
+	c, err := Detect(context.Background(), k, Facts{KubeContext: "k3d-x", ServerURL: "https://0.0.0.0:6550"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Kind != KindK3d || c.Name != "x" || c.Registry != "localhost:5002" || !slices.Equal(c.Platforms, []string{"linux/amd64"}) {
+	if c.Kind != KindRegistry || c.Name != "x" || c.Registry != "localhost:5002" || !slices.Equal(c.Platforms, []string{"linux/amd64"}) {
 		t.Fatalf("%+v", c)
 	}
-	_, err = Detect(context.Background(), fake.NewClientset(), "prod", "https://prod.example.com", "")
+	_, err = Detect(context.Background(), fake.NewClientset(), Facts{KubeContext: "prod", ServerURL: "https://prod.example.com"})
 	var ue *UnknownClusterError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v", err)

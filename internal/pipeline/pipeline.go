@@ -50,6 +50,9 @@ type Options struct {
 	TTY bool
 	// Parallel bounds concurrent builds (default 2).
 	Parallel int
+	// Cluster is what the user says of the cluster (--containerd-address,
+	// --shared-engine), which wins over detection.
+	Cluster deliver.Override
 	// CacheRender keeps the kustomize output between deploys until
 	// ForgetRender (the dev loop, which watches the manifests).
 	CacheRender bool
@@ -123,7 +126,9 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	}
 
 	t := events.Start(sink, events.Event{Phase: events.PhaseDetect})
-	cl, err := deliver.Detect(ctx, kc.Clientset, kc.Context, kc.Server, cfg.Registry)
+	cl, err := deliver.Detect(ctx, kc.Clientset, deliver.Facts{
+		KubeContext: kc.Context, ServerURL: kc.Server, ConfiguredRegistry: cfg.Registry, Override: opts.Cluster,
+	})
 	if err != nil {
 		t.Fail(err)
 		return nil, fmt.Errorf("detecting the cluster behind %s: %w", kc.Context, err)

@@ -29,6 +29,10 @@ type Env struct {
 	ContainerdSocket string // DEVLOOP_CONTAINERD_SOCK: the cluster's containerd
 	State            string // DEVLOOP_ENV_STATE: data roots, logs, pki
 	Run              string // DEVLOOP_ENV_RUN: sockets and pid files
+	// The kind cluster made by kind's CLI, a second context in Kubeconfig.
+	KindContext  string // DEVLOOP_KIND_CONTEXT, e.g. kind-devloop
+	KindCluster  string // DEVLOOP_KIND_CLUSTER: the kind cluster name
+	KindRegistry string // DEVLOOP_KIND_REGISTRY: kind's local registry as this machine reaches it
 }
 
 const fix = `run: eval "$(make -s env)" after make env-up (or use make test, which does both)`
@@ -50,6 +54,9 @@ func Require(t testing.TB) *Env {
 		ContainerdSocket: os.Getenv("DEVLOOP_CONTAINERD_SOCK"),
 		State:            os.Getenv("DEVLOOP_ENV_STATE"),
 		Run:              os.Getenv("DEVLOOP_ENV_RUN"),
+		KindContext:      os.Getenv("DEVLOOP_KIND_CONTEXT"),
+		KindCluster:      os.Getenv("DEVLOOP_KIND_CLUSTER"),
+		KindRegistry:     os.Getenv("DEVLOOP_KIND_REGISTRY"),
 	}
 	for name, v := range map[string]string{
 		"DOCKER_HOST": e.DockerHost, "KUBECONFIG": e.Kubeconfig,
@@ -64,6 +71,22 @@ func Require(t testing.TB) *Env {
 		t.Fatalf("testenv: Docker Engine at %s not reachable (%v); %s", e.DockerHost, err, fix)
 	} else {
 		_ = c.Close()
+	}
+	return e
+}
+
+// RequireKind is Require for tests of the kind cluster: it fails when the
+// environment has no kind context or its API server does not answer.
+func RequireKind(t testing.TB) *Env {
+	t.Helper()
+	e := Require(t)
+	if e.KindContext == "" || e.KindCluster == "" {
+		t.Fatalf("testenv: DEVLOOP_KIND_CONTEXT is not set (make env-up brings up the kind cluster unless DEVLOOP_ENV_SKIP_KIND is set); %s", fix)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := e.Command(ctx, "kubectl", "--context", e.KindContext, "get", "--raw=/readyz").CombinedOutput(); err != nil {
+		t.Fatalf("testenv: kind cluster %s does not answer: %v\n%s", e.KindContext, err, out)
 	}
 	return e
 }
