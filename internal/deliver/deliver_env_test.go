@@ -212,7 +212,9 @@ func TestEnvKindNodeImport(t *testing.T) {
 	name := unique("devloop-test-kind")
 	ref := k.buildImage(t, name, "v1", "FROM debian:bookworm-slim\nRUN echo "+name+" > /id\n")
 	full, _ := NormalizeRef(ref)
-	t.Cleanup(func() { _ = k.env.Command(context.Background(), "docker", "exec", node, "ctr", "-n", "k8s.io", "images", "rm", full).Run() })
+	t.Cleanup(func() {
+		_ = k.env.Command(context.Background(), "docker", "exec", node, "ctr", "-n", "k8s.io", "images", "rm", full).Run()
+	})
 	rep, err := d.Deliver(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
