@@ -202,7 +202,7 @@ func Classify(f Facts) (Cluster, error) {
 			c.Kind = KindRegistry
 			c.Reason = fmt.Sprintf("%s; it advertises the local registry %s (kube-public/%s), which moves only missing layers, "+
 				"so images are pushed there and deployed by digest (--delivery import loads the nodes instead)",
-				strings.SplitN(c.Reason, ":", 2)[0], adv.Host, LocalRegistryConfigMap)
+				strings.SplitN(c.Reason, ": images", 2)[0], adv.Host, LocalRegistryConfigMap)
 		}
 		return c, nil
 	}

@@ -67,7 +67,8 @@ func TestClassify(t *testing.T) {
 		{name: "kind with advertised registry pushes there", f: Facts{KubeContext: "kind-x", LocalRegistryHosting: kep, Nodes: []corev1.Node{node("x-control-plane")}},
 			kind: KindRegistry, check: func(t *testing.T, c Cluster) {
 				if c.Name != "x" || c.Registry != "localhost:5001" || c.RegistryFromCluster != "kind-registry:5000" ||
-					!strings.Contains(c.Reason, "only missing layers") || !strings.Contains(c.Reason, "--delivery import") {
+					!strings.Contains(c.Reason, "only missing layers") || !strings.Contains(c.Reason, "--delivery import") ||
+					!strings.HasPrefix(c.Reason, `kind cluster "x" (context kind-x); it advertises`) {
 					t.Errorf("%+v", c)
 				}
 			}},

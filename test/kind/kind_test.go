@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,22 @@ func (k *kit) assertRunning(selector, want string) {
 			k.t.Errorf("pod of %s: %q; want Running and ready with %s", selector, p, want)
 		}
 	}
+}
+
+// registryBytes is the size of the blobs kind's local registry stores, read
+// in its container: what a push made travel, counted from outside devloop.
+func (k *kit) registryBytes() int64 {
+	k.t.Helper()
+	out, err := k.env.Command(context.Background(), "docker", "exec", "kind-registry",
+		"du", "-sb", "/var/lib/registry/docker/registry/v2/blobs").Output()
+	if err != nil {
+		k.t.Fatalf("du in kind-registry: %v", err)
+	}
+	n, err := strconv.ParseInt(strings.Fields(string(out))[0], 10, 64)
+	if err != nil {
+		k.t.Fatalf("du in kind-registry printed %q", out)
+	}
+	return n
 }
 
 // digestOf is the sha256:… of a digest reference.

@@ -40,7 +40,8 @@ portForward:
     localPort: %[2]d
 `, name, port),
 		"app/go.mod": "module greeter\n\ngo 1.26\n",
-		"app/main.go": `package main
+		"app/main.go": `// Package main greets; ` + name + ` makes this content new to every cache.
+package main
 
 import (
 	"fmt"
@@ -103,10 +104,13 @@ spec:
 		}
 	}
 	k := newKit(t, env, dir, name)
+	before := k.registryBytes()
 	evs := k.run()
-	d := byArtifact(evs, "deliver")["greeter"]
-	if d.Status != "done" || d.Bytes == 0 {
-		t.Fatalf("deliver of greeter: %+v%s", d, dump(evs))
+	if b := byArtifact(evs, "build")["greeter"]; b.Status != "done" {
+		t.Fatalf("build of greeter: %+v%s", b, dump(evs))
+	}
+	if moved := k.registryBytes() - before; moved <= 0 {
+		t.Fatalf("the registry did not grow (%d bytes) after the first push of greeter", moved)
 	}
 	img := k.kubectl("get", "deployment", "greeter", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
 	if !strings.HasPrefix(img, env.KindRegistry+"/greeter@sha256:") {
