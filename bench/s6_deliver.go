@@ -6,15 +6,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
-// deliverScenario is scenario 6: time and bytes to get an image into the
-// test cluster after a one-line change, for a small image and a ~200 MB one,
-// through each delivery path: containerd import (the cluster's default) and
-// a registry push (registry: in devloop.yaml). devloop reports the bytes it
-// imported; for the registry the growth of the registry's storage is
-// measured instead.
+// deliverScenario is scenario 6: time and bytes to get an image into a
+// cluster after a one-line change, for a small image and a ~200 MB one,
+// through each delivery path: containerd import (the test cluster's
+// default), a registry push (registry: in devloop.yaml), and on the kind
+// cluster the node import (baseline: `kind load docker-image` of the same
+// image under a new name, in the same run) and kind's advertised local
+// registry. devloop reports the bytes it imported; for the registries the
+// growth of the registry's storage is measured instead.
 func (b *Bench) deliverScenario(ctx context.Context) error {
 	const sc = "deliver"
 	dir, err := b.tempDir("deliver")
@@ -31,12 +34,27 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 		"k8s/kustomization.yaml": fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n  - objects.yaml\n", ns),
 		"k8s/objects.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deliver\ndata:\n  k: v\n",
 	}
-	type path struct{ name, registry string }
-	paths := []path{{"containerd", ""}}
+	// registry is the configured one; args select the kind cluster; size
+	// reads a registry's storage.
+	type path struct {
+		name, registry string
+		args           []string
+		size           func() int64
+	}
+	regDir := filepath.Join(os.Getenv("DEVLOOP_ENV_STATE"), "registry")
+	paths := []path{{name: "containerd"}}
 	if registry != "" {
-		paths = append(paths, path{"registry", registry})
+		paths = append(paths, path{name: "registry", registry: registry, size: func() int64 { return dirSize(regDir) }})
 	} else {
 		b.res.errorf(sc, "DEVLOOP_REGISTRY is not set: registry path not measured")
+	}
+	kindCtx := os.Getenv("DEVLOOP_KIND_CONTEXT")
+	if kindCtx != "" {
+		paths = append(paths,
+			path{name: "kind node import", args: []string{"--kube-context", kindCtx, "--delivery", "import"}},
+			path{name: "kind local registry", args: []string{"--kube-context", kindCtx}, size: func() int64 { return b.kindRegistrySize(ctx) }})
+	} else {
+		b.res.errorf(sc, "DEVLOOP_KIND_CONTEXT is not set: kind paths not measured")
 	}
 	for _, size := range []string{"small", "big"} {
 		for _, p := range paths {
@@ -44,13 +62,12 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 			if p.registry != "" {
 				cfg += "registry: " + p.registry + "\n"
 			}
-			files[fmt.Sprintf("devloop-%s-%s.yaml", size, p.name)] = cfg
+			files[fmt.Sprintf("devloop-%s-%s.yaml", size, strings.ReplaceAll(p.name, " ", "-"))] = cfg
 		}
 	}
 	if err := writeFiles(dir, files); err != nil {
 		return err
 	}
-	regDir := filepath.Join(os.Getenv("DEVLOOP_ENV_STATE"), "registry")
 	var raw []map[string]any
 	defer func() { b.samples["deliver.runs"] = raw }()
 	n := b.reps(5, 2)
@@ -64,22 +81,32 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				bytesM  = b.res.add(sc, label+": bytes moved", "MB", nil)
 				wall    = b.res.add(sc, label+": devloop build wall", "ms", nil)
 				pull    *Metric
+				load    *Metric
 			)
-			if p.registry != "" {
+			if p.size != nil {
 				build.Name = label + ": build+push"
 				deliver.Name = label + ": deliver (pull happens at deploy)"
 				bytesM.Name, bytesM.Unit = label+": registry storage growth (bytes pushed)", "KB"
-				pull = b.res.add(sc, label+": pull into the cluster's containerd (ctr pull)", "ms", nil)
+				if p.registry != "" {
+					pull = b.res.add(sc, label+": pull into the cluster's containerd (ctr pull)", "ms", nil)
+				}
 			}
-			cfgFile := fmt.Sprintf("devloop-%s-%s.yaml", size, p.name)
+			if p.name == "kind node import" {
+				load = b.res.add(sc, label+": baseline: kind load docker-image (same image, new name)", "ms", nil)
+			}
+			cfgFile := fmt.Sprintf("devloop-%s-%s.yaml", size, strings.ReplaceAll(p.name, " ", "-"))
 			for i := 0; i <= n; i++ {
 				ver := fmt.Sprintf("%s %d %d\n", p.name, i, time.Now().UnixNano())
 				if _, err := writeFile(filepath.Join(dir, size, "version.txt"), []byte(ver)); err != nil {
 					return err
 				}
-				before := dirSize(regDir)
+				var before int64
+				if p.size != nil {
+					before = p.size()
+				}
 				t0 := time.Now()
-				pr, err := b.startDevloop(dir, append([]string{"build", "-f", cfgFile}, b.profileArgs(sc)...)...)
+				args := append(append([]string{"build", "-f", cfgFile}, p.args...), b.profileArgs(sc)...)
+				pr, err := b.startDevloop(dir, args...)
 				if err != nil {
 					return err
 				}
@@ -100,8 +127,18 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				wall.Samples = append(wall.Samples, d)
 				build.Samples = append(build.Samples, phaseSum(evs, "build"))
 				deliver.Samples = append(deliver.Samples, phaseSum(evs, "deliver"))
-				if p.registry != "" {
-					bytesM.Samples = append(bytesM.Samples, float64(dirSize(regDir)-before)/1e3)
+				if load != nil {
+					if d, err := b.kindLoad(ctx, evs, i); err != nil {
+						b.res.errorf(sc, "%s: %v", label, err)
+					} else {
+						load.Samples = append(load.Samples, d)
+					}
+				}
+				if p.size != nil {
+					bytesM.Samples = append(bytesM.Samples, float64(p.size()-before)/1e3)
+					if pull == nil {
+						continue
+					}
 					if d, err := b.pullIntoCluster(ctx, evs); err != nil {
 						b.res.errorf(sc, "%s: %v", label, err)
 					} else {
@@ -161,4 +198,41 @@ func (b *Bench) pullIntoCluster(ctx context.Context, evs []Event) (float64, erro
 		return 0, err
 	}
 	return ms(d), nil
+}
+
+// kindLoad is the baseline of the kind node import: `kind load docker-image`
+// of the image devloop just built, under a new name (kind skips a name the
+// node already has), timed from outside.
+func (b *Bench) kindLoad(ctx context.Context, evs []Event, rep int) (float64, error) {
+	ref := ""
+	for _, e := range evs {
+		if e.Phase == "build" && e.Image != "" {
+			ref = e.Image
+		}
+	}
+	if ref == "" {
+		return 0, fmt.Errorf("no built image in devloop's events")
+	}
+	alias := fmt.Sprintf("bench-kindload-%s:%d", b.id, rep)
+	if _, out, err := b.cmd(ctx, "", "docker", "tag", ref, alias); err != nil {
+		return 0, fmt.Errorf("docker tag: %w: %s", err, out)
+	}
+	b.image(alias)
+	d, out, err := b.cmd(ctx, "", "kind", "load", "docker-image", alias, "--name", os.Getenv("DEVLOOP_KIND_CLUSTER"))
+	if err != nil {
+		return 0, fmt.Errorf("kind load docker-image: %w: %s", err, tail(out, 2048))
+	}
+	return ms(d), nil
+}
+
+// kindRegistrySize is the size of the blobs in kind's local registry, read
+// in its container (0 when it cannot be read).
+func (b *Bench) kindRegistrySize(ctx context.Context) int64 {
+	_, out, err := b.cmd(ctx, "", "docker", "exec", "kind-registry", "du", "-sb", "/var/lib/registry/docker/registry/v2/blobs")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	_, _ = fmt.Sscan(out, &n)
+	return n
 }
