@@ -28,9 +28,10 @@ type WaiterOptions struct {
 	// ClaimGrace is how long a PersistentVolumeClaim may stay Pending with a
 	// provisioning or binding warning before failing; default 5s.
 	ClaimGrace time.Duration
-	// Settle is how long a workload's containers must have been ready
-	// before it counts as ready (a crashing container looks ready for a
-	// moment); default 2s.
+	// Settle is how long a workload's containers without a readiness probe
+	// must have been ready before it counts as ready (a crashing container
+	// looks ready for a moment); default 2s. A passed readiness probe needs
+	// no settling.
 	Settle time.Duration
 	// LogLines is the length of the log tail; default 20.
 	LogLines int
@@ -99,8 +100,9 @@ func (s *waitState) since(key string) time.Duration {
 	return time.Since(t)
 }
 
-// Wait polls objs until all are ready (kstatus Current), ctx ends or the
-// timeout passes. It fails fast with a *RolloutError when a rollout cannot
+// Wait checks objs until all are ready (kstatus Current), ctx ends or the
+// timeout passes: at once when a watch sees one of them (or their pods)
+// change, else every PollInterval. It fails fast with a *RolloutError when a rollout cannot
 // succeed and returns a *TimeoutError listing what is not ready on timeout.
 // onProgress (may be nil) is called when an object's status changes.
 func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration, onProgress func(ObjectStatus)) error {
@@ -114,7 +116,11 @@ func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, ti
 		}
 		pending = append(pending, t)
 	}
+	wctx, stopWatches := context.WithCancel(ctx)
+	defer stopWatches()
+	wake := w.watchWake(wctx, pending)
 	for {
+		tick := time.Now()
 		st.seen = map[string]bool{}
 		var next []target
 		var mu sync.Mutex
@@ -160,10 +166,8 @@ func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, ti
 			}
 			return e
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for readiness: %w", ctx.Err())
-		case <-time.After(w.opts.PollInterval):
+		if err := w.pause(ctx, wake, tick); err != nil {
+			return fmt.Errorf("waiting for readiness: %w", err)
 		}
 	}
 }
@@ -280,9 +284,18 @@ func (w *Waiter) settled(ctx context.Context, ref Ref, live *unstructured.Unstru
 		if prob := diagnosePod(p, st.since, w.opts.Graces); prob != nil {
 			return false, w.podError(ctx, ref, p, prob)
 		}
+		probed := map[string]bool{}
+		for _, c := range p.Spec.Containers {
+			probed[c.Name] = c.ReadinessProbe != nil
+		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if !cs.Ready || cs.State.Running == nil {
 				settled = false
+				continue
+			}
+			// A readiness probe that passed is the container's own word:
+			// no settling on top of it.
+			if probed[cs.Name] {
 				continue
 			}
 			// startedAt has a resolution of seconds and the kubelet reports
