@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +28,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/docker"
 	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/fspath"
 	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/status"
 )
@@ -199,7 +198,7 @@ func (r *Runner) NoteChanges(paths []string, rescan bool) {
 			st.rescan = true
 		}
 		for _, p := range paths {
-			if p == a.DockerfilePath || isUnder(p, a.ContextDir) {
+			if p == a.DockerfilePath || fspath.Within(p, a.ContextDir) {
 				if st.changed == nil {
 					st.changed = map[string]bool{}
 				}
@@ -248,11 +247,6 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	err = r.Deploy(ctx, images, &res)
 	res.Duration = time.Since(start)
 	return res, err
-}
-
-func isUnder(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func namespaceOr(ns, fallback string) string {

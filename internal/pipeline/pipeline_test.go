@@ -34,19 +34,3 @@ func TestCheckPortForwards(t *testing.T) {
 		t.Fatal("a forward to another namespace's service passed")
 	}
 }
-
-func TestIsUnder(t *testing.T) {
-	for _, c := range []struct {
-		p, dir string
-		want   bool
-	}{
-		{"/a/b/c.go", "/a/b", true},
-		{"/a/b", "/a/b", true},
-		{"/a/bc/d", "/a/b", false},
-		{"/a", "/a/b", false},
-	} {
-		if got := isUnder(c.p, c.dir); got != c.want {
-			t.Errorf("isUnder(%q, %q) = %v", c.p, c.dir, got)
-		}
-	}
-}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/devloop-dev/devloop/internal/fspath"
 )
 
 // maxNamed is how many paths a reason names before counting the rest.
@@ -32,10 +34,10 @@ func decideArtifact(a *Artifact, cs ChangeSet) ArtifactPlan {
 			forced = append(forced, relTo(ctxDir, c.Path))
 			ap.ReloadIgnore = true
 			continue
-		case c.Removed && isUnder(ctxDir, c.Path):
+		case c.Removed && fspath.Within(ctxDir, c.Path):
 			forced = append(forced, relTo(ctxDir, c.Path))
 			continue
-		case c.Path == ctxDir || !isUnder(c.Path, ctxDir):
+		case c.Path == ctxDir || !fspath.Within(c.Path, ctxDir):
 			continue
 		}
 		rel := filepath.ToSlash(c.Path[len(ctxDir)+1:])

@@ -26,7 +26,8 @@ package plan
 import (
 	"path"
 	"path/filepath"
-	"strings"
+
+	"github.com/devloop-dev/devloop/internal/fspath"
 )
 
 // Layout is what the dev loop watches, as plain data.
@@ -158,7 +159,7 @@ func Decide(l Layout, cs ChangeSet) Plan {
 	var p Plan
 	cfg := filepath.Clean(l.ConfigFile)
 	for _, c := range cs.Changes {
-		if l.ConfigFile != "" && (c.Path == cfg || (c.Removed && isUnder(cfg, c.Path))) {
+		if l.ConfigFile != "" && (c.Path == cfg || (c.Removed && fspath.Within(cfg, c.Path))) {
 			return Plan{ReloadConfig: true, Rescan: cs.Rescan}
 		}
 	}
@@ -170,7 +171,7 @@ func Decide(l Layout, cs ChangeSet) Plan {
 	for _, c := range cs.Changes {
 		related := false
 		for _, d := range l.ManifestDirs {
-			if isUnder(c.Path, d) || (c.Removed && isUnder(d, c.Path)) {
+			if fspath.Within(c.Path, d) || (c.Removed && fspath.Within(d, c.Path)) {
 				p.ManifestChanges = append(p.ManifestChanges, c.Path)
 				related = true
 				break
@@ -189,22 +190,11 @@ func Decide(l Layout, cs ChangeSet) Plan {
 func belongsToArtifact(arts []Artifact, c Change) bool {
 	for i := range arts {
 		a := &arts[i]
-		if c.Path == a.Dockerfile || c.Path == a.Dockerfile+".dockerignore" || isUnder(c.Path, a.Context) || (c.Removed && isUnder(a.Context, c.Path)) {
+		if c.Path == a.Dockerfile || c.Path == a.Dockerfile+".dockerignore" || fspath.Within(c.Path, a.Context) || (c.Removed && fspath.Within(a.Context, c.Path)) {
 			return true
 		}
 	}
 	return false
-}
-
-// isUnder reports whether p is dir or lies below it (both clean, absolute).
-func isUnder(p, dir string) bool {
-	if p == dir {
-		return true
-	}
-	if dir == "/" {
-		return strings.HasPrefix(p, "/")
-	}
-	return len(p) > len(dir) && p[len(dir)] == filepath.Separator && strings.HasPrefix(p, dir)
 }
 
 // target returns where rel lands in the container under rule r.
