@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/overlay"
+	"github.com/devloop-dev/devloop/internal/kustomize"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 )
 
@@ -92,11 +92,11 @@ func runBuild(ctx context.Context, o *buildOptions) error {
 		out.sink.Emit(events.Event{Phase: events.PhaseBuild, Status: events.StatusInfo, Artifact: n, Image: refs[n], Message: refs[n]})
 	}
 	if o.WriteOverlay {
-		path, err := overlay.KustomizationFile(cfg.Deploy.Kustomize.Dir)
+		path, err := kustomize.File(cfg.Deploy.Kustomize.Dir)
 		if err != nil {
 			return err
 		}
-		if err := overlay.SetImages(path, refs); err != nil {
+		if err := kustomize.SetImages(path, refs); err != nil {
 			return err
 		}
 		out.say(events.PhaseBuild, fmt.Sprintf("wrote %d image references into %s", len(refs), path))

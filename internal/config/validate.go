@@ -7,8 +7,9 @@ import (
 	"net"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
+
+	"github.com/devloop-dev/devloop/internal/kustomize"
 )
 
 // validator collects semantic errors located at the node of the offending value.
@@ -108,14 +109,19 @@ func (v *validator) artifact(p string, a Artifact, images map[string]string) {
 	}
 }
 
+func isKustomization(dir string) bool {
+	_, err := kustomize.File(dir)
+	return err == nil
+}
+
 func (v *validator) deploy(d Deploy) {
 	switch st, err := os.Stat(d.Kustomize.Dir); {
 	case err != nil:
 		v.errorf("deploy.kustomize.path", err, "deploy.kustomize.path: the kustomize directory %s does not exist (%s, relative to %s)", d.Kustomize.Dir, d.Kustomize.Path, v.c.Dir)
 	case !st.IsDir():
 		v.errorf("deploy.kustomize.path", nil, "deploy.kustomize.path: %s is not a directory; expected a directory with a kustomization.yaml", d.Kustomize.Dir)
-	case !hasKustomization(d.Kustomize.Dir):
-		v.errorf("deploy.kustomize.path", nil, "deploy.kustomize.path: %s has no kustomization file; expected one of kustomization.yaml, kustomization.yml, Kustomization", d.Kustomize.Dir)
+	case !isKustomization(d.Kustomize.Dir):
+		v.errorf("deploy.kustomize.path", nil, "deploy.kustomize.path: %s has no kustomization file; expected one of %s", d.Kustomize.Dir, strings.Join(kustomize.FileNames(), ", "))
 	}
 	if d.Namespace != "" && !isDNSLabel(d.Namespace) {
 		v.errorf("deploy.namespace", nil, "deploy.namespace: %q is not a valid namespace (a DNS label)", d.Namespace)
@@ -123,18 +129,6 @@ func (v *validator) deploy(d Deploy) {
 	if _, set := v.c.origins["deploy.statusTimeout"]; set && d.StatusTimeout <= 0 {
 		v.errorf("deploy.statusTimeout", nil, "deploy.statusTimeout: expected a positive duration such as 5m, got %s", d.StatusTimeout)
 	}
-}
-
-// KustomizationFiles are the file names kustomize accepts in a directory.
-var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
-
-func hasKustomization(dir string) bool {
-	for _, name := range kustomizationFiles {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() {
-			return true
-		}
-	}
-	return false
 }
 
 // portForwardKinds are the resource kinds a port-forward may target.

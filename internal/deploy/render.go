@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/devloop-dev/devloop/internal/kustomize"
 )
 
 // RenderOptions says what to render and how to rewrite it.
@@ -37,41 +37,12 @@ func Render(ctx context.Context, opts RenderOptions) ([]*unstructured.Unstructur
 	if opts.ConfigName == "" {
 		return nil, fmt.Errorf("rendering %s: the config name is empty", opts.Path)
 	}
-	objs, err := Kustomize(ctx, opts.Path)
+	objs, err := kustomize.Build(ctx, opts.Path)
 	if err != nil {
 		return nil, err
 	}
 	if err := Transform(objs, opts); err != nil {
 		return nil, fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
-	}
-	return objs, nil
-}
-
-// Kustomize builds the kustomization at path in process, as `kustomize
-// build` would, with none of devloop's changes. The objects are the
-// caller's to modify.
-func Kustomize(ctx context.Context, path string) ([]*unstructured.Unstructured, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), path)
-	if err != nil {
-		return nil, fmt.Errorf("rendering kustomization %s: %w", path, err)
-	}
-	objs := make([]*unstructured.Unstructured, 0, m.Size())
-	for _, r := range m.Resources() {
-		// Through JSON, so numbers are int64/float64 as everywhere in
-		// client-go (r.Map() yields int, which DeepCopy rejects).
-		b, err := r.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("rendering kustomization %s: converting %s: %w", path, r.CurId(), err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(b); err != nil {
-			return nil, fmt.Errorf("rendering kustomization %s: decoding %s: %w", path, r.CurId(), err)
-		}
-		objs = append(objs, u)
 	}
 	return objs, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/buildcontext"
 	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/kustomize"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -53,7 +54,7 @@ func rootsOf(cfg *config.Config) []watch.Root {
 		}
 		roots = append(roots, r)
 	}
-	for _, d := range kustomizeDirs(cfg.Deploy.Kustomize.Dir) {
+	for _, d := range kustomize.Dirs(cfg.Deploy.Kustomize.Dir) {
 		roots = append(roots, watch.Root{Dir: d})
 	}
 	return roots

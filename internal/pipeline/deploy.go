@@ -10,6 +10,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/kustomize"
 	"github.com/devloop-dev/devloop/internal/status"
 )
 
@@ -55,14 +56,14 @@ func (r *Runner) Render(ctx context.Context, images map[string]string) ([]*unstr
 // or with Options.CacheRender the copy kept since the last ForgetRender.
 func (r *Runner) kustomize(ctx context.Context, path string) (objs []*unstructured.Unstructured, cached bool, err error) {
 	if !r.opts.CacheRender {
-		objs, err = deploy.Kustomize(ctx, path)
+		objs, err = kustomize.Build(ctx, path)
 		return objs, false, err
 	}
 	r.mu.Lock()
 	kept, keptPath, gen := r.kustomized, r.kustomizedPath, r.renderGen
 	r.mu.Unlock()
 	if kept == nil || keptPath != path {
-		if kept, err = deploy.Kustomize(ctx, path); err != nil {
+		if kept, err = kustomize.Build(ctx, path); err != nil {
 			return nil, false, err
 		}
 		r.mu.Lock()

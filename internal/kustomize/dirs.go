@@ -1,4 +1,4 @@
-package loop
+package kustomize
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/devloop-dev/devloop/internal/fspath"
 )
 
 // kustomization is the part of a kustomization file that names other files.
@@ -28,12 +30,12 @@ type generator struct {
 	Env   string   `json:"env"`
 }
 
-// kustomizeDirs lists every local directory the kustomization at dir pulls
+// Dirs lists every local directory the kustomization at dir pulls
 // in (itself, its bases, resources and components, recursively, and the
 // directories of files it names), so that the loop watches the whole tree.
 // Remote resources (URLs) are skipped; unreadable entries are ignored here
 // and reported by the render.
-func kustomizeDirs(dir string) []string {
+func Dirs(dir string) []string {
 	seen := map[string]bool{}     // kustomization directories visited
 	fileDirs := map[string]bool{} // directories of files they name
 	var visit func(d string)
@@ -44,11 +46,9 @@ func kustomizeDirs(dir string) []string {
 		}
 		seen[d] = true
 		var k kustomization
-		for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-			b, err := os.ReadFile(filepath.Join(d, n))
-			if err == nil {
+		if f, err := File(d); err == nil {
+			if b, err := os.ReadFile(f); err == nil {
 				_ = yaml.Unmarshal(b, &k)
-				break
 			}
 		}
 		var files []string
@@ -105,7 +105,7 @@ func minimal(dirs []string) []string {
 	for _, d := range dirs {
 		nested := false
 		for _, o := range dirs {
-			if o != d && isUnder(d, o) {
+			if o != d && fspath.Within(d, o) {
 				nested = true
 				break
 			}
@@ -115,11 +115,6 @@ func minimal(dirs []string) []string {
 		}
 	}
 	return out
-}
-
-func isUnder(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func isRemote(s string) bool {

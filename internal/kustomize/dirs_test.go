@@ -1,4 +1,4 @@
-package loop
+package kustomize
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestKustomizeDirsFollowsBasesComponentsAndFiles(t *testing.T) {
+func TestDirsFollowsBasesComponentsAndFiles(t *testing.T) {
 	root := t.TempDir()
 	write := func(rel, content string) {
 		p := filepath.Join(root, rel)
@@ -31,7 +31,7 @@ configMapGenerator:
   - name: c
     envs: [../../../shared/config.env]
 `)
-	got := kustomizeDirs(filepath.Join(root, "k8s/overlays/dev"))
+	got := Dirs(filepath.Join(root, "k8s/overlays/dev"))
 	want := []string{
 		filepath.Join(root, "k8s/base"),
 		filepath.Join(root, "k8s/components/debug"),

@@ -1,33 +1,20 @@
-// Package overlay writes image references into a kustomization's `images:`
-// list, as `kustomize edit set image` would, keeping the file's comments and
-// the order of its keys and entries. devloop only does this when asked
-// (`devloop build --write-overlay`), for GitOps repositories and CI.
-package overlay
+package kustomize
 
 import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// KustomizationFile returns the kustomization file of dir.
-func KustomizationFile(dir string) (string, error) {
-	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		p := filepath.Join(dir, n)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no kustomization.yaml in %s", dir)
-}
-
 // SetImages sets, for each image name, newName/newTag or digest in the
-// kustomization at path. refs maps image names to references such as
+// kustomization file at path, as `kustomize edit set image` would, keeping
+// the file's comments and the order of its keys and entries. devloop only
+// does this when asked (`devloop build --write-overlay`), for GitOps
+// repositories and CI. refs maps image names to references such as
 // "notes-web:3f2a", "127.0.0.1:5000/notes-web:3f2a" or
 // "127.0.0.1:5000/notes-web@sha256:...".
 func SetImages(path string, refs map[string]string) error {
