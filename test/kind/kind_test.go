@@ -77,12 +77,13 @@ func (k *kit) kubectlErr(timeout time.Duration, args ...string) error {
 	return k.env.Command(ctx, "kubectl", append([]string{"--context", k.env.KindContext}, args...)...).Run()
 }
 
-// runningImages returns, for the pods the label selector selects, "phase image imageID"
-// per container, e.g. "Running docker.io/library/notes-web:abc sha256:…".
+// runningImages returns, for the pods the label selector selects,
+// "deletionTimestamp|phase image imageID ready" per container, e.g.
+// "|Running docker.io/library/notes-web:abc sha256:… true".
 func (k *kit) runningImages(selector string) []string {
 	k.t.Helper()
 	out := k.kubectl("get", "pods", "-l", selector, "-o",
-		`jsonpath={range .items[*]}{.metadata.deletionTimestamp}{.status.phase}{" "}{range .status.containerStatuses[*]}{.image}{" "}{.imageID}{" "}{.ready}{end}{"\n"}{end}`)
+		`jsonpath={range .items[*]}{.metadata.deletionTimestamp}{"|"}{.status.phase}{" "}{range .status.containerStatuses[*]}{.image}{" "}{.imageID}{" "}{.ready}{end}{"\n"}{end}`)
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -96,9 +97,15 @@ func (k *kit) runningImages(selector string) []string {
 // a container whose image or image ID contains want (a name:tag or a digest).
 func (k *kit) assertRunning(selector, want string) {
 	k.t.Helper()
-	pods := k.runningImages(selector)
+	var pods []string
+	for _, p := range k.runningImages(selector) {
+		// Pods being deleted are the previous rollout's.
+		if deleting, rest, _ := strings.Cut(p, "|"); deleting == "" {
+			pods = append(pods, rest)
+		}
+	}
 	if len(pods) == 0 {
-		k.t.Fatalf("no pod matches %s", selector)
+		k.t.Fatalf("no pod matches %s (but pods being deleted)", selector)
 	}
 	for _, p := range pods {
 		if !strings.HasPrefix(p, "Running ") || !strings.HasSuffix(p, " true") || !strings.Contains(p, want) {
