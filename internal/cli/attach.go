@@ -48,7 +48,7 @@ func attach(ctx context.Context, g *globalOptions, cfg *config.Config, kc *kube.
 	if o.PortForward {
 		for _, pf := range cfg.PortForward {
 			spec := portforward.Spec{
-				Namespace: forwardNamespace(pf, cfg, kc, objs), Resource: pf.Resource,
+				Namespace: forwardNamespace(pf, cfg, kc, objs), Kind: pf.Kind(), Name: pf.Name(),
 				Port: pf.Port, LocalPort: pf.LocalPort, Address: pf.Address,
 			}
 			f, err := portforward.New(kc.Config, kc.Clientset, g.log.Named("portforward"), spec)
@@ -83,9 +83,8 @@ func forwardNamespace(pf config.PortForward, cfg *config.Config, kc *kube.Client
 	if pf.Namespace != "" {
 		return pf.Namespace
 	}
-	kinds := map[string]string{"service": "Service", "deployment": "Deployment", "statefulset": "StatefulSet", "pod": "Pod"}
 	for _, o := range objs {
-		if o.GetKind() == kinds[pf.Kind()] && o.GetName() == pf.Name() && o.GetNamespace() != "" {
+		if o.GetKind() == config.ObjectKind(pf.Kind()) && o.GetName() == pf.Name() && o.GetNamespace() != "" {
 			return o.GetNamespace()
 		}
 	}

@@ -131,19 +131,11 @@ func (v *validator) deploy(d Deploy) {
 	}
 }
 
-// portForwardKinds are the resource kinds a port-forward may target.
-var portForwardKinds = []string{"service", "deployment", "statefulset", "pod"}
-
-func splitResource(r string) (kind, name string) {
-	kind, name, _ = strings.Cut(r, "/")
-	return kind, name
-}
-
 func (v *validator) portForward(p string, pf PortForward) {
-	kind, name, ok := strings.Cut(pf.Resource, "/")
+	_, name, err := ParseForwardResource(pf.Resource)
 	switch {
-	case !ok || !containsString(portForwardKinds, kind):
-		v.errorf(p+".resource", nil, "%s.resource: %q is not a resource; expected KIND/NAME with KIND one of %s", p, pf.Resource, strings.Join(portForwardKinds, ", "))
+	case err != nil:
+		v.errorf(p+".resource", nil, "%s.resource: %v", p, err)
 	case !isDNSSubdomain(name):
 		v.errorf(p+".resource", nil, "%s.resource: %q is not a valid resource name", p, name)
 	}
@@ -167,13 +159,4 @@ func (v *validator) platforms(p string, ps []string) {
 			v.errorf(fmt.Sprintf("%s[%d]", p, i), nil, "%s[%d]: %q is not a platform; expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64", p, i, pl)
 		}
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -161,9 +161,8 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 // CheckPortForwards fails when a port-forward names a resource the rendered
 // manifests do not define.
 func CheckPortForwards(cfg *config.Config, objs []*unstructured.Unstructured) error {
-	kinds := map[string]string{"service": "Service", "deployment": "Deployment", "statefulset": "StatefulSet", "pod": "Pod"}
 	for _, pf := range cfg.PortForward {
-		want := kinds[pf.Kind()]
+		want := config.ObjectKind(pf.Kind())
 		found := false
 		for _, o := range objs {
 			if o.GetKind() == want && o.GetName() == pf.Name() && (pf.Namespace == "" || pf.Namespace == o.GetNamespace()) {

@@ -103,17 +103,15 @@ func TestServiceTargetPort(t *testing.T) {
 	}
 }
 
-func TestParseResource(t *testing.T) {
-	for in, want := range map[string]string{"svc/web": KindService, "service/web": KindService, "deploy/web": KindDeployment,
-		"deployment/web": KindDeployment, "sts/db": KindStatefulSet, "statefulset/db": KindStatefulSet, "pod/web-0": KindPod} {
-		k, n, err := parseResource(in)
-		if err != nil || k != want || n == "" {
-			t.Errorf("parseResource(%q) = %q, %q, %v; want kind %q", in, k, n, err, want)
+func TestSpecKinds(t *testing.T) {
+	for _, k := range []string{KindService, KindDeployment, KindStatefulSet, KindPod} {
+		if _, err := (Spec{Kind: k, Name: "web", Port: 80}).withDefaults(); err != nil {
+			t.Errorf("kind %q: %v", k, err)
 		}
 	}
-	for _, bad := range []string{"web", "job/x", "svc/", "svc/a/b"} {
-		if _, _, err := parseResource(bad); err == nil {
-			t.Errorf("parseResource(%q) must fail", bad)
+	for _, bad := range []Spec{{Kind: "job", Name: "x", Port: 80}, {Kind: "svc", Name: "x", Port: 80}, {Kind: KindService, Port: 80}} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v must fail", bad)
 		}
 	}
 }

@@ -57,7 +57,7 @@ func newForwarder(client kubernetes.Interface, d podDialer, log *zap.Logger, spe
 	if err != nil {
 		return nil, err
 	}
-	kind, name, _ := parseResource(spec.Resource)
+	kind, name := spec.Kind, spec.Name
 	return &Forwarder{
 		spec: spec, kind: kind, name: name, client: client, dialer: d,
 		log:       log.With(zap.String("forward", fmt.Sprintf("%s/%s/%s:%d", spec.Namespace, kind, name, spec.Port))),
@@ -151,9 +151,9 @@ func (f *Forwarder) listen() (net.Listener, error) {
 	}
 	if errors.Is(err, syscall.EADDRINUSE) {
 		pid, comm := portHolder(f.procRoot, f.spec.LocalPort)
-		return nil, fmt.Errorf("port-forward %s: %w", f.spec.Resource, &PortInUseError{Address: addr, PID: pid, Command: comm, Err: err})
+		return nil, fmt.Errorf("port-forward %s: %w", f.spec.resource(), &PortInUseError{Address: addr, PID: pid, Command: comm, Err: err})
 	}
-	return nil, fmt.Errorf("port-forward %s: listening on %s: %w", f.spec.Resource, addr, err)
+	return nil, fmt.Errorf("port-forward %s: listening on %s: %w", f.spec.resource(), addr, err)
 }
 
 // current returns the target being served and a channel closed when it

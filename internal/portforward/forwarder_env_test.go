@@ -82,7 +82,7 @@ func TestEnvForwardFollowsPods(t *testing.T) {
 	env.Kubectl(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout=120s")
 
 	port := freePort(t)
-	f, err := New(cfg, client, zaptest.NewLogger(t), Spec{Namespace: ns, Resource: "service/web", Port: 80, LocalPort: port})
+	f, err := New(cfg, client, zaptest.NewLogger(t), Spec{Namespace: ns, Kind: KindService, Name: "web", Port: 80, LocalPort: port})
 	if err != nil {
 		t.Fatal(err)
 	}

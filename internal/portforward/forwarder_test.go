@@ -134,7 +134,7 @@ func TestForwarderFollowsPodsOnOneListener(t *testing.T) {
 	)
 	d := &fakeDialer{dials: map[string]int{}}
 	port := freePort(t)
-	f, err := newForwarder(client, d, zaptest.NewLogger(t), Spec{Namespace: "ns", Resource: "deployment/web", Port: 8080, LocalPort: port})
+	f, err := newForwarder(client, d, zaptest.NewLogger(t), Spec{Namespace: "ns", Kind: KindDeployment, Name: "web", Port: 8080, LocalPort: port})
 	if err != nil {
 		t.Fatal(err)
 	}

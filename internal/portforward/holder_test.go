@@ -37,7 +37,7 @@ func TestRunFailsOnTakenPortNamingHolder(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	f, err := newForwarder(nil, nil, zap.NewNop(), Spec{Namespace: "ns", Resource: "svc/web", Port: 80, LocalPort: port})
+	f, err := newForwarder(nil, nil, zap.NewNop(), Spec{Namespace: "ns", Kind: KindService, Name: "web", Port: 80, LocalPort: port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestRunNamesAnotherProcessHoldingThePort(t *testing.T) {
 	if _, err := io.ReadFull(out, line); err != nil {
 		t.Fatalf("python3 did not start listening: %v", err)
 	}
-	f, err := newForwarder(nil, nil, zap.NewNop(), Spec{Namespace: "ns", Resource: "svc/web", Port: 80, LocalPort: port})
+	f, err := newForwarder(nil, nil, zap.NewNop(), Spec{Namespace: "ns", Kind: KindService, Name: "web", Port: 80, LocalPort: port})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,16 @@
 // broken API server connection be re-dialed per connection.
 package portforward
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Spec describes one port-forward.
 type Spec struct {
 	// Namespace of the resource.
 	Namespace string
-	// Resource is KIND/NAME with KIND one of service (svc), deployment
-	// (deploy), statefulset (sts) or pod.
-	Resource string
+	// Kind is the kind of the resource: one of the Kind constants.
+	Kind string
+	// Name is the resource's name.
+	Name string
 	// Port is the service port for a service, the container port otherwise.
 	Port int
 	// LocalPort is the local port; 0 means the same as Port.
@@ -40,24 +38,8 @@ const (
 	KindPod         = "pod"
 )
 
-// parseResource splits KIND/NAME and normalizes the kind.
-func parseResource(r string) (kind, name string, err error) {
-	k, n, ok := strings.Cut(r, "/")
-	if !ok || n == "" || strings.Contains(n, "/") {
-		return "", "", fmt.Errorf("resource %q: want KIND/NAME (service/web, deployment/web, statefulset/db, pod/web-0)", r)
-	}
-	switch strings.ToLower(k) {
-	case "service", "services", "svc":
-		return KindService, n, nil
-	case "deployment", "deployments", "deploy":
-		return KindDeployment, n, nil
-	case "statefulset", "statefulsets", "sts":
-		return KindStatefulSet, n, nil
-	case "pod", "pods", "po":
-		return KindPod, n, nil
-	}
-	return "", "", fmt.Errorf("resource %q: kind %q is not one of service, deployment, statefulset, pod", r, k)
-}
+// resource is KIND/NAME, for messages.
+func (s Spec) resource() string { return s.Kind + "/" + s.Name }
 
 // withDefaults validates s and fills its defaults.
 func (s Spec) withDefaults() (Spec, error) {
@@ -67,17 +49,22 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Address == "" {
 		s.Address = "127.0.0.1"
 	}
+	switch s.Kind {
+	case KindService, KindDeployment, KindStatefulSet, KindPod:
+	default:
+		return s, fmt.Errorf("port-forward %s: kind %q is not one of service, deployment, statefulset, pod", s.resource(), s.Kind)
+	}
+	if s.Name == "" {
+		return s, fmt.Errorf("port-forward %s: no resource name", s.resource())
+	}
 	if s.Port <= 0 || s.Port > 65535 {
-		return s, fmt.Errorf("port-forward %s: port %d out of range", s.Resource, s.Port)
+		return s, fmt.Errorf("port-forward %s: port %d out of range", s.resource(), s.Port)
 	}
 	if s.LocalPort == 0 {
 		s.LocalPort = s.Port
 	}
 	if s.LocalPort < 0 || s.LocalPort > 65535 {
-		return s, fmt.Errorf("port-forward %s: local port %d out of range", s.Resource, s.LocalPort)
-	}
-	if _, _, err := parseResource(s.Resource); err != nil {
-		return s, fmt.Errorf("port-forward: %w", err)
+		return s, fmt.Errorf("port-forward %s: local port %d out of range", s.resource(), s.LocalPort)
 	}
 	return s, nil
 }
