@@ -155,6 +155,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, partial boo
 		}
 	case v.Kind() == reflect.Int:
 		d.decodeInt(n, v, path)
+	case v.Kind() == reflect.Bool:
+		d.decodeBool(n, v, path)
 	default:
 		panic(fmt.Sprintf("config: no decoder for %s", v.Type())) // a bug in the types, not in the input
 	}

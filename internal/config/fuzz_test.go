@@ -14,6 +14,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(withProfiles))
 	f.Add([]byte(""))
 	f.Add([]byte("a: &a [*a]\n"))
+	f.Add([]byte(minimal + "  adopt: true\n"))
+	f.Add([]byte(minimal + "  adopt: [yes, {no: 1}]\nprofiles:\n  - name: prod\n    deploy: {adopt: 0}\n"))
 	dir := f.TempDir()
 	for _, p := range []string{"web", "api", "k8s/overlays/dev", "k8s/overlays/prod", "k8s/overlays/staging"} {
 		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {

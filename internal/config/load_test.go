@@ -99,3 +99,21 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestLoadAdopt(t *testing.T) {
+	c, err := Load(project(t, minimal), Options{})
+	if err != nil || c.Deploy.Adopt {
+		t.Fatalf("default adopt = %v (%v), want false", c != nil && c.Deploy.Adopt, err)
+	}
+	path := project(t, minimal+"  adopt: false\nprofiles:\n  - name: takeover\n    deploy:\n      adopt: true\n")
+	if c, err = Load(path, Options{}); err != nil || c.Deploy.Adopt {
+		t.Fatalf("adopt: false loaded as %v (%v)", c != nil && c.Deploy.Adopt, err)
+	}
+	if c, err = Load(path, Options{Profiles: []string{"takeover"}}); err != nil || !c.Deploy.Adopt {
+		t.Fatalf("adopt: true from a profile loaded as %v (%v)", c != nil && c.Deploy.Adopt, err)
+	}
+	out, err := c.Render()
+	if err != nil || !strings.Contains(string(out), "adopt: true # ") {
+		t.Errorf("render does not show adopt with its origin (%v):\n%s", err, out)
+	}
+}

@@ -97,6 +97,8 @@ func renderValue(c *Config, v reflect.Value, path string) *yaml.Node {
 		return comment(scalar("!!str", v.String()))
 	case v.Kind() == reflect.Int:
 		return comment(scalar("!!int", strconv.FormatInt(v.Int(), 10)))
+	case v.Kind() == reflect.Bool:
+		return comment(scalar("!!bool", strconv.FormatBool(v.Bool())))
 	case v.Kind() == reflect.Map:
 		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		keys := make([]string, 0, v.Len())

@@ -38,6 +38,21 @@ func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
 	v.SetInt(i)
 }
 
+// decodeBool accepts true or false only: YAML 1.1's yes/no/on/off are
+// strings to yaml.v3, and a quoted "true" is refused like any string.
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.errorf(n, path, "%s: expected true or false, got %s", path, describe(n))
+		return
+	}
+	b, err := strconv.ParseBool(n.Value)
+	if err != nil {
+		d.errorf(n, path, "%s: expected true or false, got %q", path, n.Value)
+		return
+	}
+	v.SetBool(b)
+}
+
 func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
 		d.errorf(n, path, "%s: expected a duration such as 5m, 30s or 80ms, got %s", path, describe(n))

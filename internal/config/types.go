@@ -115,6 +115,9 @@ type Deploy struct {
 	Namespace string `yaml:"namespace"`
 	// StatusTimeout bounds the wait for readiness (default 5m).
 	StatusTimeout time.Duration `yaml:"statusTimeout"`
+	// Adopt lets devloop take over objects of the manifests that already
+	// exist without its labels (--adopt); adopted objects are never deleted.
+	Adopt bool `yaml:"adopt"`
 }
 
 // Kustomize points at a kustomize overlay.
