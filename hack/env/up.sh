@@ -35,7 +35,7 @@ total_start=$(date +%s.%N)
 step "apt packages"
 apt_ensure docker.io containerd runc containernetworking-plugins iptables conntrack socat \
 	etcd-server docker-registry qemu-user-static binfmt-support debootstrap bc curl \
-	python3-flask python3-pymongo python3-mongomock gunicorn
+	python3-flask python3-pymongo python3-mongomock gunicorn chromium
 done_step
 
 step "start Go builds and root filesystems (background)"
