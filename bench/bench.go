@@ -37,6 +37,19 @@ type Bench struct {
 	dirs       []string
 	namespaces []string
 	images     []string // engine and cluster image references to remove
+
+	// chartRows are the edits of the change scenario, split by phase, for
+	// the stacked chart written beside the results.
+	chartRows []chartRow
+}
+
+// commit names the checked-out commit, for titles.
+func (b *Bench) commit() string {
+	out, err := exec.Command("git", "-C", b.root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "(unknown commit)"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func newBench(root, devloop string, quick bool) *Bench {

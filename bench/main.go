@@ -99,6 +99,15 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench: writing results:", err)
 		return 1
 	}
+	if len(b.chartRows) > 0 {
+		svg := strings.TrimSuffix(*out, ".json") + "-cycles.svg"
+		title := "examples/notes: save → new version served, by phase (devloop " + b.commit() + ")"
+		if err := writeCycleChart(svg, title, b.chartRows); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		} else {
+			fmt.Printf("chart: %s\n", svg)
+		}
+	}
 	fmt.Printf("\nresults: %s (%s)\n", *out, b.wall.Round(time.Second))
 	return 0
 }

@@ -72,11 +72,11 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 		status   = b.res.add(sc, "status (ready)", "ms", nil)
 		cycleEnd = b.res.add(sc, "save → cycle done", "ms", nil)
 		served   = b.res.add(sc, "cycle done → served (port-forward)", "ms", nil)
-		overhead = b.res.add(sc, "overhead = total − build − deliver − ready", "ms", le(100, "≤ 100ms"))
-		// The new pod may serve before status ends (status also waits for
-		// the old pod to go), which makes the line above negative; this
-		// one is devloop's own time inside the cycle.
-		cycleOwn = b.res.add(sc, "overhead in the cycle = (save → cycle done) − build − deliver − ready", "ms", le(100, "≤ 100ms"))
+		// The headline, against the raw work measured in the same run
+		// (never against devloop's own phase durations): how much longer
+		// than a plain `docker buildx build --load` of the same edit the
+		// user waits for the new version to be served.
+		added = b.res.add(sc, "added wait = (save → served) − raw docker buildx build --load of the same edit", "ms", le(1000, "≤ 1.0 s"))
 	)
 	type sample struct {
 		Version string  `json:"version"`
@@ -125,12 +125,13 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 		status.Samples = append(status.Samples, phaseSum(evs, "status"))
 		cycleEnd.Samples = append(cycleEnd.Samples, ms(end.Time.Sub(save)))
 		served.Samples = append(served.Samples, ms(ready.Sub(end.Time)))
-		overhead.Samples = append(overhead.Samples, tot-phaseSum(evs, "build")-phaseSum(evs, "deliver")-phaseSum(evs, "status"))
-		cycleOwn.Samples = append(cycleOwn.Samples, ms(end.Time.Sub(save))-phaseSum(evs, "build")-phaseSum(evs, "deliver")-phaseSum(evs, "status"))
 		raw = append(raw, sample{Version: v, Save: save.Format(time.RFC3339Nano), TotalMs: tot, Events: evs})
+		b.chartRows = append(b.chartRows, chartRow{fmt.Sprintf("edit %d", i+1), cycleBreakdown(save, ready, evs)})
 		fmt.Fprintf(os.Stderr, "    edit %d: %s to served (cycle %dms)\n", i, time.Duration(tot*1e6).Round(time.Millisecond), end.DurationMs)
 		if err := b.baselineRep(ctx, bl, i); err != nil {
 			b.res.errorf("change", "baseline %d: %v", i, err)
+		} else if n := len(bl.bx.Samples); n > 0 {
+			added.Samples = append(added.Samples, tot-bl.bx.Samples[n-1])
 		}
 		time.Sleep(time.Second)
 	}
