@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The Docker half of the environment: the buildx and buildkitd binaries, qemu
-# binfmt, a Docker Engine on its own socket and data root, a registry on
-# 127.0.0.1:5000 and a BuildKit daemon registered as a buildx remote builder.
+# binfmt, Docker Engine 20.10 (Debian 12's docker.io) on its own socket and
+# data root, a registry on 127.0.0.1:5000 and a BuildKit daemon registered as
+# a buildx remote builder. The second engine, 26.1.5, is engine26.sh's.
 # Sourced by up.sh and down.sh after lib.sh; defines functions only.
+# DOCKER_HOST is the default engine (lib.sh: DEFAULT_ENGINE), whichever it
+# is; the functions for one engine name its socket themselves.
 
 DOCKER_DATA=$STATE/docker
 DOCKER_EXEC=$RUN/docker-exec
@@ -80,7 +83,7 @@ binfmt_up() {
 # containerd, pid files, sockets and mounts under its data and exec roots.
 dockerd_clean() {
 	stop_pidfile "$DOCKER_CONTAINERD_PID" 10
-	rm -f "$RUN/dockerd.pid" "$DOCKERD_SELF_PID" "$DOCKER_SOCK"
+	rm -f "$RUN/dockerd.pid" "$DOCKERD_SELF_PID" "$DOCKER20_SOCK"
 	unmount_under "$DOCKER_DATA" "$DOCKER_EXEC"
 	rm -rf "$DOCKER_EXEC"
 }
@@ -100,7 +103,7 @@ EOF
 dockerd_up() {
 	local config
 	config=$(dockerd_config)
-	if running dockerd && docker version >/dev/null 2>&1 && [ "$config" = "$(cat "$STATE/daemon.json" 2>/dev/null)" ]; then
+	if running dockerd && _docker20 version >/dev/null 2>&1 && [ "$config" = "$(cat "$STATE/daemon.json" 2>/dev/null)" ]; then
 		return 0
 	fi
 	[ -x "$BIN/runcwrap" ] || die "$BIN/runcwrap is missing (built by kind_builds)"
@@ -115,20 +118,23 @@ dockerd_up() {
 	# ($DOCKER_EXEC/containerd/containerd.sock), apart from the cluster's.
 	start_daemon dockerd dockerd \
 		--config-file "$STATE/daemon.json" \
-		-H "$DOCKER_HOST_URL" \
+		-H "unix://$DOCKER20_SOCK" \
 		--data-root "$DOCKER_DATA" \
 		--exec-root "$DOCKER_EXEC" \
 		--pidfile "$DOCKERD_SELF_PID" \
 		--insecure-registry "$REGISTRY" \
 		--registry-mirror "http://$REGISTRY"
-	wait_for "docker version" 60 docker version || die "dockerd did not answer on $DOCKER_SOCK" "$LOGS/dockerd.log"
+	wait_for "docker version" 60 _docker20 version || die "dockerd did not answer on $DOCKER20_SOCK" "$LOGS/dockerd.log"
 }
+
+# _docker20: the docker CLI on Engine 20.10, whichever engine is the default.
+_docker20() { DOCKER_HOST=unix://$DOCKER20_SOCK docker "$@"; }
 
 dockerd_down() {
 	stop_daemon dockerd 30
 	stop_pidfile "$DOCKERD_SELF_PID" 5
 	stop_pidfile "$DOCKER_CONTAINERD_PID" 10
-	rm -f "$DOCKER_SOCK"
+	rm -f "$DOCKER20_SOCK"
 }
 
 registry_up() {

@@ -7,6 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=docker.sh
 source "$ENV_ROOT/docker.sh"
+# shellcheck source=engine26.sh
+source "$ENV_ROOT/engine26.sh"
 # DEVLOOP_ENV_SKIP_CLUSTER=1 stops the Docker half only and leaves the
 # cluster's processes, mounts and sockets alone.
 whole=true
@@ -35,8 +37,12 @@ step "registry"
 registry_down
 done_step
 
-step "docker engine"
+step "docker engine 20.10"
 dockerd_down
+done_step
+
+step "docker engine $ENGINE26_DOCKER_VERSION"
+engine26_down_all
 done_step
 
 step "mounts, sockets and pid files"
@@ -49,7 +55,7 @@ if $whole; then
 	find "$RUN" -type s -delete 2>/dev/null || true
 else
 	unmount_under "$DOCKER_DATA" "$DOCKER_EXEC" "$BUILDKIT_ROOT" "$BUILDKIT_RUN"
-	rm -f "$DOCKER_SOCK" "$BUILDKIT_SOCK"
+	rm -f "$DOCKER20_SOCK" "$DOCKER26_SOCK" "$BUILDKIT_SOCK"
 fi
 rm -rf "$DOCKER_EXEC" "$BUILDKIT_RUN"
 if ip link show docker0 >/dev/null 2>&1; then

@@ -10,7 +10,9 @@ export_line() {
 	printf 'export %s=%q\n' "$1" "$2"
 }
 
+# The default engine (lib.sh: DEFAULT_ENGINE), then each engine by version.
 export_line DOCKER_HOST "$DOCKER_HOST_URL"
+export_line DEVLOOP_DOCKER_HOST_20 "unix://$DOCKER20_SOCK"
 export_line DOCKER_CONFIG "$DOCKER_CONFIG_DIR"
 export_line KUBECONFIG "$KUBECONFIG_FILE"
 export_line DEVLOOP_KUBE_CONTEXT "$KUBE_CONTEXT"
@@ -31,3 +33,6 @@ fi
 # shellcheck source=kind.sh
 source "$ENV_ROOT/kind.sh"
 kind_env
+# shellcheck source=engine26.sh
+source "$ENV_ROOT/engine26.sh"
+engine26_env

@@ -5,8 +5,11 @@
 #
 # Each is built by the remote BuildKit builder and pushed to the registry as
 # $REGISTRY/library/<name>:<tag> (a multi-platform index where both arches
-# exist), then pulled into the engine and tagged <name>:<tag>. What is already
-# there for the same inputs is skipped.
+# exist), then pulled into each engine (images_engines: Engine 20.10 and
+# Engine 26) and tagged <name>:<tag>. Engine 26's containerd image store keeps
+# the whole index but only this machine's platform: a two-platform image
+# that is only half there, as on Docker Desktop. What is already there for
+# the same inputs is skipped.
 #
 # Sourced by up.sh (functions images_rootfs_start and images_up), or run as
 #   images.sh            build what is missing (the daemons must be up)
@@ -84,11 +87,14 @@ registry_has() {
 		"http://$REGISTRY/v2/library/$1/manifests/$2"
 }
 
+# images_engines: the sockets of the engines the base images are pulled into.
+images_engines() { echo "$DOCKER20_SOCK" "$DOCKER26_SOCK"; }
+
 # image_ensure NAME TAG PLATFORMS INPUTS CONTEXT [BUILDX ARGS...]: build and
-# push when the registry lacks NAME:TAG for INPUTS; pull into the engine and
-# tag when the engine lacks it.
+# push when the registry lacks NAME:TAG for INPUTS; pull into every engine and
+# tag when an engine lacks it.
 image_ensure() {
-	local name=$1 tag=$2 platforms=$3 inputs=$4 ctx=$5 stamp hash ref log
+	local name=$1 tag=$2 platforms=$3 inputs=$4 ctx=$5 stamp hash ref log sock
 	shift 5
 	ref=$REGISTRY/library/$name:$tag
 	stamp=$STATE/images/$name-$tag.stamp
@@ -103,11 +109,23 @@ image_ensure() {
 			-f "$IMAGES_DIR/$name/Dockerfile" -t "$ref" --push "$@" "$ctx" >>"$log" 2>&1 ||
 			die "build of $name:$tag" "$log"
 		echo "$hash" >"$stamp"
-		docker image rm "$name:$tag" >/dev/null 2>&1 || true
+		for sock in $(images_engines); do
+			DOCKER_HOST=unix://$sock docker image rm "$name:$tag" >/dev/null 2>&1 || true
+		done
 	fi
-	if ! docker image inspect "$name:$tag" >/dev/null 2>&1; then
-		{ docker pull "$ref" && docker tag "$ref" "$name:$tag" && docker image rm "$ref"; } >>"$log" 2>&1 ||
-			die "pull of $ref into the engine" "$log"
+	for sock in $(images_engines); do
+		image_pull "unix://$sock" "$ref" "$name:$tag"
+	done
+}
+
+# image_pull HOST REF NAME: pull REF into the engine at HOST as NAME unless
+# it has NAME.
+image_pull() {
+	local host=$1 ref=$2 name=$3 log=$LOGS/images.log
+	if ! DOCKER_HOST=$host docker image inspect "$name" >/dev/null 2>&1; then
+		{ DOCKER_HOST=$host docker pull "$ref" && DOCKER_HOST=$host docker tag "$ref" "$name" &&
+			DOCKER_HOST=$host docker image rm "$ref"; } >>"$log" 2>&1 ||
+			die "pull of $ref into the engine at $host" "$log"
 	fi
 }
 

@@ -17,7 +17,21 @@ STATE=${DEVLOOP_ENV_STATE:-/var/lib/devloop-env}
 RUN=${DEVLOOP_ENV_RUN:-/run/devloop-env}
 LOGS=$STATE/logs
 
-DOCKER_SOCK=$RUN/docker.sock
+# Two Docker Engines: 20 is Debian 12's docker.io 20.10 with its graph-driver
+# image store (docker.sh), 26 is Debian 13's docker.io 26.1.5 with containerd
+# 1.7 and the containerd image store (engine26.sh).
+DOCKER20_SOCK=$RUN/docker.sock
+DOCKER26_SOCK=$RUN/docker26.sock
+# DEFAULT_ENGINE is the engine the environment treats as default: DOCKER_HOST
+# of `make -s env`, the engine env-up builds in and creates the kind cluster
+# in, and the one make test runs the whole suite on (the other one gets the
+# focused suite, hack/test.sh). Flipping it (20 or 26) is this one line.
+DEFAULT_ENGINE=20
+case $DEFAULT_ENGINE in
+20) DOCKER_SOCK=$DOCKER20_SOCK ;;
+26) DOCKER_SOCK=$DOCKER26_SOCK ;;
+*) echo "hack/env/lib.sh: DEFAULT_ENGINE=$DEFAULT_ENGINE, want 20 or 26" >&2 && exit 1 ;;
+esac
 DOCKER_HOST_URL=unix://$DOCKER_SOCK
 DOCKER_CONFIG_DIR=$STATE/docker-config
 BUILDKIT_SOCK=$RUN/buildkitd.sock

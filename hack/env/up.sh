@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # make env-up: install and start the whole local environment, idempotently.
-# The Docker half (engine, registry, BuildKit, buildx, base images) comes
-# first; the cluster (cluster.sh: cluster_up) mirrors docker.io to the
-# registry, so it starts after. A warm run only checks and takes seconds; a
+# The Docker half (Engine 20.10 and Engine 26, registry, BuildKit, buildx,
+# base images in both engines) comes first; the cluster (cluster.sh:
+# cluster_up) mirrors docker.io to the registry, so it starts after. The
+# default engine (lib.sh: DEFAULT_ENGINE) is the one buildx's default builder
+# and the kind cluster use. A warm run only checks and takes seconds; a
 # run after a killed one cleans stale pids, sockets and mounts first.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=docker.sh
 source "$ENV_ROOT/docker.sh"
+# shellcheck source=engine26.sh
+source "$ENV_ROOT/engine26.sh"
 # shellcheck source=images.sh
 source "$ENV_ROOT/images.sh"
 # DEVLOOP_ENV_SKIP_CLUSTER=1 brings up the Docker half only; the kind cluster
@@ -53,9 +57,13 @@ binfmt_up
 images_rootfs_start
 done_step
 
-step "docker engine"
+step "docker engine 20.10"
 kind_wait_runcwrap
 dockerd_up
+done_step
+
+step "docker engine $ENGINE26_DOCKER_VERSION (containerd image store)"
+engine26_up
 done_step
 
 step "registry $REGISTRY"
