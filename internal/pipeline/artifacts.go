@@ -23,6 +23,11 @@ import (
 // of the configuration (earlier references for the ones not rebuilt).
 func (r *Runner) BuildAll(ctx context.Context, only []string, res *Result) (map[string]string, error) {
 	cfg := r.cfg
+	if len(cfg.Build.Artifacts) > 0 && (r.builder == nil || r.deliverer == nil) {
+		if err := r.connect(ctx); err != nil {
+			return nil, err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Parallel)
 	var mu sync.Mutex

@@ -58,21 +58,36 @@ type Options struct {
 }
 
 // Runner makes passes for one configuration against one cluster.
+//
+// Locking rule: passes (Run, CheckManifests, BuildAll, Deploy, Render) and
+// SetConfig are called from one goroutine at a time, never concurrently
+// with each other (devloop run's only goroutine; the dev loop's cycle
+// goroutine, which reloads between passes). That goroutine alone writes
+// cfg, applier, engine, builder and deliverer, so it reads them without mu.
+// Other goroutines (the dev loop's decide, while a cycle runs) call only
+// Config, NoteChanges, ForgetRender and Images, which take mu. mu also
+// guards artifacts and the kept kustomize output, which the goroutines of
+// one pass share.
 type Runner struct {
 	log  *zap.Logger
 	sink events.Sink
 	opts Options
 
-	cfg     *config.Config
+	cfg     *config.Config // written under mu by SetConfig; see the locking rule
 	kube    *kube.Client
-	engine  *client.Client
-	builder *build.Builder
 	hasher  *buildcontext.Hasher
-	applier *deploy.Applier
 	waiter  *status.Waiter
+	cluster deliver.Cluster
 
-	cluster   deliver.Cluster
+	applier          *deploy.Applier
+	applierNamespace string // the applier's default namespace
+
+	// The engine, builder and deliverer exist once a configuration has
+	// artifacts: made by New, or by the first pass after a reload added one.
+	engine    *client.Client
+	builder   *build.Builder
 	deliverer deliver.Deliverer
+	connect   func(context.Context) error // connectEngine; tests replace it
 
 	mu        sync.Mutex
 	artifacts map[string]*artifactState // by image name
@@ -111,17 +126,14 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 		hasher:    buildcontext.NewHasher(),
 		artifacts: map[string]*artifactState{},
 	}
-	r.applier = deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, log.Named("deploy"),
-		deploy.ApplierOptions{DefaultNamespace: namespaceOr(cfg.Deploy.Namespace, kc.Namespace)})
+	r.connect = r.connectEngine
+	r.setApplier(cfg)
 	r.waiter = status.NewWaiter(kc.Dynamic, kc.Mapper, kc.Clientset, log.Named("status"), status.WaiterOptions{})
 
 	if len(cfg.Build.Artifacts) > 0 {
-		engine, ep, err := docker.New(ctx, log.Named("docker"))
-		if err != nil {
+		if err := r.openEngine(ctx); err != nil {
 			return nil, err
 		}
-		r.engine = engine
-		r.builder = build.NewBuilder(log.Named("build"), docker.MergeEnv(os.Environ(), ep.CommandEnv()))
 	}
 
 	t := events.Start(sink, events.Event{Phase: events.PhaseDetect})
@@ -134,15 +146,59 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	}
 	r.cluster = cl
 	if r.engine != nil {
-		d, err := deliver.New(cl, r.engine, log.Named("deliver"))
-		if err != nil {
+		if err := r.openDeliverer(); err != nil {
 			t.Fail(err)
 			return nil, err
 		}
-		r.deliverer = d
 	}
 	t.Done(fmt.Sprintf("%s cluster (%s); nodes %v", cl.Kind, cl.Reason, cl.Platforms))
 	return r, nil
+}
+
+// connectEngine makes the engine connection, the builder and the deliverer
+// when they do not exist yet: a reload added the first artifact.
+func (r *Runner) connectEngine(ctx context.Context) error {
+	if err := r.openEngine(ctx); err != nil {
+		return err
+	}
+	return r.openDeliverer()
+}
+
+func (r *Runner) openEngine(ctx context.Context) error {
+	if r.engine != nil {
+		return nil
+	}
+	engine, ep, err := docker.New(ctx, r.log.Named("docker"))
+	if err != nil {
+		return err
+	}
+	r.engine = engine
+	r.builder = build.NewBuilder(r.log.Named("build"), docker.MergeEnv(os.Environ(), ep.CommandEnv()))
+	return nil
+}
+
+func (r *Runner) openDeliverer() error {
+	if r.deliverer != nil {
+		return nil
+	}
+	d, err := deliver.New(r.cluster, r.engine, r.log.Named("deliver"))
+	if err != nil {
+		return err
+	}
+	r.deliverer = d
+	return nil
+}
+
+// setApplier makes the applier for cfg's default namespace (deploy.namespace,
+// else the kube context's), keeping the current one when that is unchanged.
+func (r *Runner) setApplier(cfg *config.Config) {
+	ns := namespaceOr(cfg.Deploy.Namespace, r.kube.Namespace)
+	if r.applier != nil && ns == r.applierNamespace {
+		return
+	}
+	r.applier = deploy.NewApplier(r.kube.Dynamic, r.kube.Clientset.Discovery(), r.kube.Mapper, r.log.Named("deploy"),
+		deploy.ApplierOptions{DefaultNamespace: ns})
+	r.applierNamespace = ns
 }
 
 // Close releases the engine connection and the deliverer's, if it holds one.
@@ -164,9 +220,12 @@ func (r *Runner) Config() *config.Config {
 	return r.cfg
 }
 
-// SetConfig swaps the configuration (the dev loop reloads devloop.yaml);
-// artifacts that left it are forgotten.
+// SetConfig swaps the configuration (the dev loop reloads devloop.yaml):
+// artifacts that left it are forgotten, the applier follows its default
+// namespace, and the next pass connects the engine if the first artifact
+// was added. It must not run during a pass (see the locking rule).
 func (r *Runner) SetConfig(cfg *config.Config) {
+	r.setApplier(cfg)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	keep := map[string]bool{}
@@ -207,12 +266,6 @@ func (r *Runner) NoteChanges(paths []string, rescan bool) {
 		}
 	}
 }
-
-// Cluster is what detection found.
-func (r *Runner) Cluster() deliver.Cluster { return r.cluster }
-
-// Applier is the Runner's applier (the dev loop uses it for cleanup).
-func (r *Runner) Applier() *deploy.Applier { return r.applier }
 
 // Result is the outcome of a pass.
 type Result struct {
