@@ -21,8 +21,10 @@ type ApplierOptions struct {
 	// DefaultNamespace is used for namespaced objects that name none
 	// (usually the kube context's namespace); default "default".
 	DefaultNamespace string
-	// InventoryNamespace holds the inventory ConfigMaps; default "default".
-	// It must exist before Apply.
+	// InventoryNamespace, when set, holds the inventory ConfigMaps. Empty:
+	// the namespace of the applied namespaced objects when they share one,
+	// else DefaultNamespace (see InventoryNamespace); Delete then needs
+	// DeleteOptions.InventoryNamespace.
 	InventoryNamespace string
 	// Concurrency bounds the objects applied at once; default 8.
 	Concurrency int
@@ -46,6 +48,10 @@ type ApplyOptions struct {
 	Force bool
 	// ConfigName is the config applying; default: the objects' LabelConfig.
 	ConfigName string
+	// Adopt takes over objects of the manifests that exist without this
+	// config's labels (ForeignError otherwise); they are marked adopted and
+	// never deleted by devloop.
+	Adopt bool
 }
 
 // ObjectResult is what happened to one object.
@@ -78,9 +84,6 @@ func (r ApplyResult) Changed() bool {
 func NewApplier(dyn dynamic.Interface, disc discovery.DiscoveryInterface, mapper meta.ResettableRESTMapper, log *zap.Logger, opts ApplierOptions) *Applier {
 	if opts.DefaultNamespace == "" {
 		opts.DefaultNamespace = "default"
-	}
-	if opts.InventoryNamespace == "" {
-		opts.InventoryNamespace = "default"
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -140,6 +143,9 @@ type item struct {
 	obj     *unstructured.Unstructured // prepared: hash annotations, namespace set
 	mapping *meta.RESTMapping
 	live    *unstructured.Unstructured
+	// adopting: the object exists without this config's labels and is
+	// taken over by this pass.
+	adopting bool
 }
 
 func (it *item) ref() ObjectRef { return RefOf(it.obj) }

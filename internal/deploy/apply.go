@@ -22,6 +22,10 @@ type pass struct {
 	a      *Applier
 	config string
 	force  bool
+	adopt  bool
+	inv    *inventory // the inventory before this pass
+
+	adopted []ObjectRef // objects adopted, this pass or earlier
 
 	mu      sync.Mutex
 	writes  int
@@ -40,7 +44,22 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("applying: %w", err)
 	}
-	p := &pass{a: a, config: cfg, force: opts.Force}
+	refs := make([]ObjectRef, 0, len(objs))
+	namespaces := make([]string, 0, len(objs))
+	for _, o := range objs {
+		r := a.refWithNamespace(o)
+		refs = append(refs, r)
+		namespaces = append(namespaces, r.Namespace)
+	}
+	invNS := a.opts.InventoryNamespace
+	if invNS == "" {
+		invNS = InventoryNamespace(namespaces, a.opts.DefaultNamespace)
+	}
+	inv, err := a.loadInventory(ctx, cfg, invNS, false)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("applying: %w", err)
+	}
+	p := &pass{a: a, config: cfg, force: opts.Force, adopt: opts.Adopt, inv: inv}
 	nsObjs, crds, rest := phases(objs)
 	result := func() ApplyResult {
 		sort.Slice(p.applied, func(i, j int) bool { return p.applied[i].Ref.key() < p.applied[j].Ref.key() })
@@ -66,14 +85,10 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 			created = append(created, r.Ref.Name)
 		}
 	}
-	refs := make([]ObjectRef, 0, len(objs))
-	for _, o := range objs {
-		refs = append(refs, p.refWithNamespace(o))
-	}
-	n, err := a.recordApplied(ctx, cfg, refs, created)
+	n, err := a.recordApplied(ctx, cfg, invNS, refs, created, p.adopted)
 	p.writes += n
 	if err != nil {
-		p.failed = append(p.failed, &ObjectError{Ref: inventoryRef(a.opts.InventoryNamespace, cfg), Err: err})
+		p.failed = append(p.failed, &ObjectError{Ref: inventoryRef(invNS, cfg), Err: err})
 		return fail(crds, rest)
 	}
 
@@ -93,17 +108,24 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err := p.run(ctx, rest); err != nil {
 		return fail()
 	}
+	// Adoptions are marked on the objects themselves; the inventory says so too.
+	n, err = a.recordApplied(ctx, cfg, invNS, nil, nil, p.adopted)
+	p.writes += n
+	if err != nil {
+		p.failed = append(p.failed, &ObjectError{Ref: inventoryRef(invNS, cfg), Err: err})
+		return fail()
+	}
 	a.log.Debug("applied", zap.String("config", cfg), zap.Int("objects", len(p.applied)),
 		zap.Int("writes", p.writes), zap.Duration("took", time.Since(start)))
 	return result(), nil
 }
 
 // refWithNamespace is the ref of o as it will be applied (default namespace filled in).
-func (p *pass) refWithNamespace(o *unstructured.Unstructured) ObjectRef {
+func (a *Applier) refWithNamespace(o *unstructured.Unstructured) ObjectRef {
 	r := RefOf(o)
 	if r.Namespace == "" {
-		if m, err := p.a.mapping(o.GroupVersionKind()); err == nil && m.Scope.Name() == meta.RESTScopeNameNamespace {
-			r.Namespace = p.a.opts.DefaultNamespace
+		if m, err := a.mapping(o.GroupVersionKind()); err == nil && m.Scope.Name() == meta.RESTScopeNameNamespace {
+			r.Namespace = a.opts.DefaultNamespace
 		}
 	}
 	return r
@@ -142,11 +164,17 @@ func (p *pass) run(ctx context.Context, objs []*unstructured.Unstructured) error
 		return errPhase
 	}
 	t0 := time.Now()
-	err := p.fetchLive(ctx, items)
+	err := p.list(ctx, items, Selector(p.config), func(it *item, live *unstructured.Unstructured) { it.live = live })
+	if err == nil {
+		err = p.checkForeign(ctx, items)
+	}
 	p.a.log.Debug("listed live objects", zap.Int("objects", len(items)), zap.Duration("took", time.Since(t0)))
 	if err != nil {
 		p.failed = append(p.failed, &ObjectError{Ref: items[0].ref(), Err: err})
 		return errPhase
+	}
+	if len(p.failed) > 0 {
+		return errPhase // nothing of this phase is written
 	}
 	g := new(errgroup.Group)
 	g.SetLimit(p.a.opts.Concurrency)
@@ -171,9 +199,9 @@ func (p *pass) run(ctx context.Context, objs []*unstructured.Unstructured) error
 	return nil
 }
 
-// fetchLive lists, once per resource and namespace, the objects carrying this
-// config's labels, and attaches each item's live object.
-func (p *pass) fetchLive(ctx context.Context, items []*item) error {
+// list lists, once per resource and namespace, the objects matching selector
+// and hands each item the live object of its name (nil when there is none).
+func (p *pass) list(ctx context.Context, items []*item, selector string, set func(*item, *unstructured.Unstructured)) error {
 	type key struct {
 		gvr schema.GroupVersionResource
 		ns  string
@@ -187,7 +215,7 @@ func (p *pass) fetchLive(ctx context.Context, items []*item) error {
 	g.SetLimit(p.a.opts.Concurrency)
 	for k, its := range groups {
 		g.Go(func() error {
-			list, err := p.a.resource(its[0].mapping, k.ns).List(gctx, metav1.ListOptions{LabelSelector: Selector(p.config)})
+			list, err := p.a.resource(its[0].mapping, k.ns).List(gctx, metav1.ListOptions{LabelSelector: selector})
 			if err != nil {
 				return fmt.Errorf("listing %s in %q: %w", k.gvr.Resource, k.ns, err)
 			}
@@ -196,7 +224,7 @@ func (p *pass) fetchLive(ctx context.Context, items []*item) error {
 				byName[list.Items[i].GetName()] = &list.Items[i]
 			}
 			for _, it := range its {
-				it.live = byName[it.obj.GetName()]
+				set(it, byName[it.obj.GetName()])
 			}
 			return nil
 		})
@@ -218,7 +246,10 @@ func (p *pass) applyOne(ctx context.Context, it *item) (ObjectResult, int, *Obje
 	got, err := ri.Apply(ctx, it.obj.GetName(), it.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err == nil {
 		action := ActionConfigured
-		if it.live == nil && onlyManager(got, FieldManager) {
+		switch {
+		case it.adopting:
+			action = ActionAdopted
+		case it.live == nil && onlyManager(got, FieldManager):
 			action = ActionCreated
 		}
 		return ObjectResult{Ref: ref, Action: action}, 1, nil

@@ -26,24 +26,33 @@ type DeleteOptions struct {
 	Wait bool
 	// WaitTimeout bounds Wait; default 2 minutes.
 	WaitTimeout time.Duration
+	// InventoryNamespace is where the inventory is (see InventoryNamespace);
+	// default: where this Applier last saw it, else
+	// ApplierOptions.InventoryNamespace, else DefaultNamespace.
+	InventoryNamespace string
 }
 
 // DeleteResult lists what Delete deleted and what it kept on purpose.
 type DeleteResult struct {
 	Deleted []ObjectRef
 	Kept    []ObjectRef
+	// Adopted are objects devloop adopted and left in place.
+	Adopted []ObjectRef
 }
 
 // Delete deletes everything devloop applied for config, found through the
 // inventory and a label-selector scan of every listable resource (so it
 // works from a fresh process): namespaces last and only those devloop
-// created, PersistentVolumeClaims only unless KeepPVCs. Objects owned by a
-// controller are left to the garbage collector.
+// created, PersistentVolumeClaims only unless KeepPVCs, adopted objects
+// never. Objects owned by a controller are left to the garbage collector.
 func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions) (DeleteResult, error) {
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = 2 * time.Minute
 	}
-	inv, err := a.loadInventory(ctx, config, true)
+	if opts.InventoryNamespace == "" {
+		opts.InventoryNamespace = a.inventoryNamespaceOf(config)
+	}
+	inv, err := a.loadInventory(ctx, config, opts.InventoryNamespace, true)
 	if err != nil {
 		return DeleteResult{}, fmt.Errorf("deleting %q: %w", config, err)
 	}
@@ -60,6 +69,8 @@ func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions)
 	var objects, namespaces []ObjectRef
 	for _, r := range found {
 		switch {
+		case inv.adopted(r):
+			res.Adopted = append(res.Adopted, r)
 		case isPVC(r) && opts.KeepPVCs:
 			res.Kept = append(res.Kept, r)
 		case isNamespace(r) && !inv.createdNamespace(r.Name):
@@ -91,8 +102,9 @@ func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions)
 			g.Go(func() error {
 				r, m, err := a.normalize(r)
 				var uid string
+				var adopted bool
 				if err == nil {
-					uid, err = a.deleteIfOurs(ctx, r, m, config)
+					uid, adopted, err = a.deleteIfOurs(ctx, r, m, config)
 				} else if meta.IsNoMatchError(err) {
 					err = nil
 				}
@@ -100,6 +112,8 @@ func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions)
 				defer mu.Unlock()
 				if err != nil {
 					errs = append(errs, err)
+				} else if adopted {
+					res.Adopted = append(res.Adopted, r)
 				} else if uid != "" {
 					gone[r] = uid
 					res.Deleted = append(res.Deleted, r)
@@ -127,21 +141,17 @@ func (a *Applier) Delete(ctx context.Context, config string, opts DeleteOptions)
 			}
 		}
 		if len(keptNS) > 0 {
-			if err := a.saveInventory(ctx, config, &inventory{Objects: append([]ObjectRef(nil), res.Kept...), Namespaces: keptNS}); err != nil {
+			kept := &inventory{Objects: append([]ObjectRef(nil), res.Kept...), Namespaces: keptNS, namespace: inv.namespace, stale: inv.stale}
+			if err := a.saveInventory(ctx, config, kept); err != nil {
 				errs = append(errs, err)
 			}
-		} else {
-			err := a.dyn.Resource(configMapGVR).Namespace(a.opts.InventoryNamespace).Delete(ctx, InventoryName(config), metav1.DeleteOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("deleting the inventory: %w", err))
-			}
-			a.mu.Lock()
-			delete(a.inv, config)
-			a.mu.Unlock()
+		} else if err := a.dropInventory(ctx, config, inv); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	sortRefs(res.Deleted)
 	sortRefs(res.Kept)
+	sortRefs(res.Adopted)
 	a.log.Info("deleted", zap.String("config", config), zap.Int("deleted", len(res.Deleted)), zap.Int("kept", len(res.Kept)))
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("deleting %q: %w", config, err)

@@ -38,48 +38,53 @@ func (a *Applier) normalize(r ObjectRef) (ObjectRef, *meta.RESTMapping, error) {
 	return r, m, nil
 }
 
-// deleteIfOurs deletes the object if it still exists and carries config's
-// labels; it returns the deleted object's uid ("" when nothing was deleted).
-func (a *Applier) deleteIfOurs(ctx context.Context, r ObjectRef, m *meta.RESTMapping, config string) (string, error) {
+// deleteIfOurs deletes the object if it still exists, carries config's
+// labels and was not adopted; it returns the deleted object's uid ("" when
+// nothing was deleted) and whether it was kept for being adopted.
+func (a *Applier) deleteIfOurs(ctx context.Context, r ObjectRef, m *meta.RESTMapping, config string) (uid string, adopted bool, err error) {
 	ri := a.resource(m, r.Namespace)
 	live, err := ri.Get(ctx, r.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", r, err)
+		return "", false, fmt.Errorf("reading %s: %w", r, err)
 	}
 	if !ours(live, config) {
 		a.log.Info("not deleting an object without devloop's labels", zap.Stringer("object", r))
-		return "", nil
+		return "", false, nil
+	}
+	if isAdopted(live) {
+		a.log.Info("leaving an adopted object in place", zap.Stringer("object", r))
+		return "", true, nil
 	}
 	if live.GetDeletionTimestamp() != nil {
-		return string(live.GetUID()), nil
+		return string(live.GetUID()), false, nil
 	}
 	prop := metav1.DeletePropagationBackground
-	uid := live.GetUID()
-	err = ri.Delete(ctx, r.Name, metav1.DeleteOptions{PropagationPolicy: &prop, Preconditions: &metav1.Preconditions{UID: &uid}})
+	liveUID := live.GetUID()
+	err = ri.Delete(ctx, r.Name, metav1.DeleteOptions{PropagationPolicy: &prop, Preconditions: &metav1.Preconditions{UID: &liveUID}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("deleting %s: %w", r, err)
+		return "", false, fmt.Errorf("deleting %s: %w", r, err)
 	}
-	return string(uid), nil
+	return string(liveUID), false, nil
 }
 
 // Prune deletes the objects devloop applied for config (per its inventory)
 // that are not in keep, except PersistentVolumeClaims and namespaces devloop
-// did not create. Objects that lost devloop's labels are never deleted. The
-// inventory is rewritten (only when it changes) to keep. It returns the
-// objects deleted.
+// did not create. Objects that lost devloop's labels, and adopted ones, are
+// never deleted. The inventory is rewritten (only when it changes) to keep.
+// It returns the objects deleted.
 func (a *Applier) Prune(ctx context.Context, config string, keep []ObjectRef) ([]ObjectRef, error) {
-	inv, err := a.loadInventory(ctx, config, false)
+	inv, err := a.loadInventory(ctx, config, a.inventoryNamespaceOf(config), false)
 	if err != nil {
 		return nil, fmt.Errorf("pruning: %w", err)
 	}
 	keepSet := map[string]bool{}
-	next := &inventory{}
+	next := &inventory{namespace: inv.namespace, stale: inv.stale}
 	for _, r := range keep {
 		if n, _, err := a.normalize(r); err == nil {
 			r = n
@@ -101,7 +106,11 @@ func (a *Applier) Prune(ctx context.Context, config string, keep []ObjectRef) ([
 			next.Objects = append(next.Objects, r)
 			return
 		}
-		uid, err := a.deleteIfOurs(ctx, r, m, config)
+		if inv.adopted(r) {
+			a.log.Info("left the manifests; adopted, so left in place", zap.Stringer("object", r))
+			return
+		}
+		uid, _, err := a.deleteIfOurs(ctx, r, m, config)
 		if err != nil {
 			errs = append(errs, err)
 			next.Objects = append(next.Objects, r)
@@ -132,7 +141,12 @@ func (a *Applier) Prune(ctx context.Context, config string, keep []ObjectRef) ([
 			next.Namespaces = append(next.Namespaces, n)
 		}
 	}
-	if !sameInventory(inv, next) {
+	for _, r := range inv.Adopted {
+		if keepSet[r.key()] {
+			next.Adopted = append(next.Adopted, r)
+		}
+	}
+	if !sameInventory(inv, next) || len(next.stale) > 0 {
 		if err := a.saveInventory(ctx, config, next); err != nil {
 			errs = append(errs, err)
 		}
@@ -147,8 +161,13 @@ func (a *Applier) Prune(ctx context.Context, config string, keep []ObjectRef) ([
 }
 
 func sameInventory(a, b *inventory) bool {
-	if len(a.Objects) != len(b.Objects) || len(a.Namespaces) != len(b.Namespaces) {
+	if len(a.Objects) != len(b.Objects) || len(a.Namespaces) != len(b.Namespaces) || len(a.Adopted) != len(b.Adopted) {
 		return false
+	}
+	for _, r := range b.Adopted {
+		if !a.adopted(r) {
+			return false
+		}
 	}
 	for _, r := range b.Objects {
 		if !a.has(r) {
