@@ -39,22 +39,22 @@ func parse[T any](t *testing.T, newCmd func(*globalOptions, func(context.Context
 
 func TestRunFlags(t *testing.T) {
 	g, o := parse(t, newRunCmd, "run", "-f", "x.yaml", "--kube-context", "kind-dev", "-p", "a", "-p", "b",
-		"--platform", "linux/amd64,linux/arm64", "--force", "--tail", "--port-forward", "-n", "ns", "-o", "json")
+		"--platform", "linux/amd64,linux/arm64", "--force", "--adopt", "--tail", "--port-forward", "-n", "ns", "-o", "json")
 	if g.File != "x.yaml" || g.KubeContext != "kind-dev" || strings.Join(g.Profiles, ",") != "a,b" || g.Output != "json" {
 		t.Errorf("global options: %+v", g)
 	}
-	if strings.Join(splitList(o.Platforms), " ") != "linux/amd64 linux/arm64" || !o.Force || !o.Tail || !o.PortForward || o.Namespace != "ns" {
+	if strings.Join(splitList(o.Platforms), " ") != "linux/amd64 linux/arm64" || !o.Force || !o.Adopt || !o.Tail || !o.PortForward || o.Namespace != "ns" {
 		t.Errorf("run options: %+v", o)
 	}
 }
 
 func TestDevFlagsDefaults(t *testing.T) {
 	_, o := parse(t, newDevCmd, "dev")
-	if !o.Cleanup || o.CleanupData || o.NoLogs || o.QuietPeriod != 0 {
+	if !o.Cleanup || o.CleanupData || o.NoLogs || o.QuietPeriod != 0 || o.Adopt {
 		t.Errorf("dev defaults: %+v", o)
 	}
-	_, o = parse(t, newDevCmd, "dev", "--cleanup=false", "--cleanup-data", "--no-logs", "--quiet-period", "50ms")
-	if o.Cleanup || !o.CleanupData || !o.NoLogs || o.QuietPeriod.Milliseconds() != 50 {
+	_, o = parse(t, newDevCmd, "dev", "--cleanup=false", "--cleanup-data", "--no-logs", "--quiet-period", "50ms", "--adopt")
+	if o.Cleanup || !o.CleanupData || !o.NoLogs || o.QuietPeriod.Milliseconds() != 50 || !o.Adopt {
 		t.Errorf("dev flags: %+v", o)
 	}
 }

@@ -6,9 +6,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
+	"github.com/devloop-dev/devloop/internal/kustomize"
 )
 
 // deleteOptions are the flags of `devloop delete`.
@@ -50,14 +52,19 @@ func runDelete(ctx context.Context, o *deleteOptions) error {
 	if err != nil {
 		return err
 	}
-	return cleanup(ctx, g, kc, cfg.Metadata.Name, out, !o.Data, o.Wait)
+	return cleanup(ctx, g, kc, cfg, out, !o.Data, o.Wait)
 }
 
 // cleanup deletes what devloop applied for a config and says what was kept.
-func cleanup(ctx context.Context, g *globalOptions, kc *kube.Client, name string, out output, keepPVCs, wait bool) error {
-	a := deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, g.log.Named("deploy"), deploy.ApplierOptions{DefaultNamespace: kc.Namespace})
+func cleanup(ctx context.Context, g *globalOptions, kc *kube.Client, cfg *config.Config, out output, keepPVCs, wait bool) error {
+	name := cfg.Metadata.Name
+	defaultNS := cfg.Deploy.Namespace
+	if defaultNS == "" {
+		defaultNS = kc.Namespace
+	}
+	a := deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, g.log.Named("deploy"), deploy.ApplierOptions{DefaultNamespace: defaultNS})
 	t := events.Start(out.sink, events.Event{Phase: events.PhaseCleanup})
-	res, err := a.Delete(ctx, name, deploy.DeleteOptions{KeepPVCs: keepPVCs, Wait: wait})
+	res, err := a.Delete(ctx, name, deploy.DeleteOptions{KeepPVCs: keepPVCs, Wait: wait, InventoryNamespace: inventoryNamespace(ctx, cfg, kc, defaultNS)})
 	if err != nil {
 		t.Fail(err)
 		return fmt.Errorf("deleting what devloop applied for %s: %w", name, err)
@@ -65,8 +72,27 @@ func cleanup(ctx context.Context, g *globalOptions, kc *kube.Client, name string
 	for _, r := range res.Kept {
 		out.say(events.PhaseCleanup, "kept "+r.String())
 	}
-	t.Done(fmt.Sprintf("deleted %d objects, kept %d", len(res.Deleted), len(res.Kept)), func(e *events.Event) {
-		e.Counts = map[string]int{"deleted": len(res.Deleted), "kept": len(res.Kept)}
+	for _, r := range res.Adopted {
+		out.say(events.PhaseCleanup, "left "+r.String()+" in place: devloop adopted it and does not delete it")
+	}
+	t.Done(fmt.Sprintf("deleted %d objects, kept %d, left %d adopted", len(res.Deleted), len(res.Kept), len(res.Adopted)), func(e *events.Event) {
+		e.Counts = map[string]int{"deleted": len(res.Deleted), "kept": len(res.Kept), "adopted": len(res.Adopted)}
 	})
 	return nil
+}
+
+// inventoryNamespace is where devloop keeps the config's inventory: the
+// namespace of the app's namespaced objects when they share one, else the
+// default namespace (deploy.namespace, else the kube context's). The
+// manifests are rendered to find it; when they do not render, the default.
+func inventoryNamespace(ctx context.Context, cfg *config.Config, kc *kube.Client, defaultNS string) string {
+	if cfg.Deploy.Namespace != "" {
+		return cfg.Deploy.Namespace
+	}
+	objs, err := kustomize.Build(ctx, cfg.Deploy.Kustomize.Dir)
+	if err != nil {
+		return defaultNS
+	}
+	scope := deploy.StaticScope(objs, deploy.ScopeFromMapper(kc.Mapper))
+	return deploy.InventoryNamespace(deploy.AppNamespaces(objs, scope, defaultNS), defaultNS)
 }

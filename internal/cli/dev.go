@@ -94,7 +94,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 		return err
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
-		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
+		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true, Cluster: cluster,
 	})
 	if err != nil {
@@ -137,7 +137,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if cerr := cleanup(cctx, g, kc, r.Config().Metadata.Name, out, !o.CleanupData, true); cerr != nil && err == nil {
+	if cerr := cleanup(cctx, g, kc, r.Config(), out, !o.CleanupData, true); cerr != nil && err == nil {
 		err = cerr
 	}
 	return err

@@ -25,6 +25,7 @@ type buildDeployFlags struct {
 	Builder   string
 	Namespace string
 	Force     bool
+	Adopt     bool
 }
 
 // register adds --platform, --builder, --namespace/-n, --force, --delivery and
@@ -36,6 +37,7 @@ func (b *buildDeployFlags) register(cmd *cobra.Command, platformHelp, builderHel
 	f.StringVar(&b.Builder, "builder", "", builderHelp)
 	f.StringVarP(&b.Namespace, "namespace", "n", "", "override the namespace of namespaced objects")
 	f.BoolVar(&b.Force, "force", false, "delete and recreate objects whose immutable fields changed")
+	f.BoolVar(&b.Adopt, "adopt", false, "take over objects of the manifests that exist without devloop's labels (devloop never deletes them)")
 	b.registerCluster(cmd)
 }
 
@@ -90,7 +92,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
-		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force,
+		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), Cluster: cluster,
 		// One pass: the manifests are read once, checked before the builds.
 		CacheRender: true,

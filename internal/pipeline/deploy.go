@@ -112,7 +112,9 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 	res.Objects = objs
 
 	at := events.Start(r.sink, events.Event{Phase: events.PhaseApply})
-	ar, err := r.applier.Apply(ctx, objs, deploy.ApplyOptions{Force: r.opts.Force, ConfigName: r.cfg.Metadata.Name})
+	ar, err := r.applier.Apply(ctx, objs, deploy.ApplyOptions{
+		Force: r.opts.Force, ConfigName: r.cfg.Metadata.Name, Adopt: r.opts.Adopt || r.cfg.Deploy.Adopt,
+	})
 	res.Apply = ar
 	if err != nil {
 		at.Fail(err, func(e *events.Event) { e.Counts = countActions(ar) })

@@ -41,6 +41,9 @@ type Options struct {
 	Builder string
 	// Force recreates objects whose immutable fields changed.
 	Force bool
+	// Adopt takes over existing objects without devloop's labels (--adopt;
+	// deploy.adopt does the same).
+	Adopt bool
 	// Push pushes images to the registry even for one platform.
 	Push bool
 	// Progress receives buildx's output; nil discards it.
