@@ -53,4 +53,5 @@ func resolvePaths(c *Config) {
 	if c.Deploy.Kustomize.Path != "" {
 		c.Deploy.Kustomize.Dir = abs(c.Dir, c.Deploy.Kustomize.Path)
 	}
+	resolveHooks(c)
 }

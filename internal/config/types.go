@@ -93,6 +93,9 @@ type Artifact struct {
 	CacheTo   []string `yaml:"cacheTo"`
 	// Sync rules copy matching files into running containers instead of rebuilding.
 	Sync []SyncRule `yaml:"sync"`
+	// Hooks run on this machine before and after the artifact's build; a
+	// failing before hook fails the build.
+	Hooks Hooks `yaml:"hooks"`
 
 	// ContextDir is the absolute context directory.
 	ContextDir string `yaml:"-"`
@@ -106,7 +109,55 @@ type Artifact struct {
 type SyncRule struct {
 	Src  string `yaml:"src" devloop:"required"`
 	Dest string `yaml:"dest" devloop:"required"`
+	// Hooks.After run in each synced container after a copy.
+	Hooks SyncHooks `yaml:"hooks"`
 }
+
+// SyncHooks are the commands run in a container after files were synced
+// into it (e.g. a reload signal).
+type SyncHooks struct {
+	After []Hook `yaml:"after"`
+}
+
+// Hooks are commands run before and after a step.
+type Hooks struct {
+	Before []Hook `yaml:"before"`
+	After  []Hook `yaml:"after"`
+}
+
+// Hook is one command. Without Container it runs on this machine, in Dir
+// (default: devloop.yaml's directory), with an environment that names what
+// happened (DEVLOOP_IMAGE, DEVLOOP_TAG, DEVLOOP_IMAGE_REF,
+// DEVLOOP_KUBE_CONTEXT, DEVLOOP_NAMESPACE, DEVLOOP_CONFIG_DIR,
+// DEVLOOP_PROFILES). With Container.Selector it runs in that container of
+// every pod the selector matches, in the deploy namespace.
+type Hook struct {
+	Command []string `yaml:"command" devloop:"required"`
+	Dir     string   `yaml:"dir"`
+	// Timeout bounds the command (default 5m).
+	Timeout time.Duration `yaml:"timeout"`
+	// OS limits a host hook to these operating systems (GOOS values:
+	// linux, darwin, windows); empty means every one.
+	OS        []string      `yaml:"os"`
+	Container ContainerHook `yaml:"container"`
+
+	// DirPath is the absolute directory of a host hook.
+	DirPath string `yaml:"-"`
+}
+
+// ContainerHook selects the containers a hook runs in.
+type ContainerHook struct {
+	// Selector is a label selector of pods, e.g. app=api.
+	Selector string `yaml:"selector"`
+	// Container is the container's name (default: the pod's first).
+	Container string `yaml:"container"`
+}
+
+// InContainer reports whether the hook runs in containers.
+func (h Hook) InContainer() bool { return h.Container.Selector != "" }
+
+// DefaultHookTimeout bounds a hook without a timeout.
+const DefaultHookTimeout = 5 * time.Minute
 
 // Deploy says what to apply and how long to wait for it.
 type Deploy struct {
@@ -115,6 +166,9 @@ type Deploy struct {
 	Namespace string `yaml:"namespace"`
 	// StatusTimeout bounds the wait for readiness (default 5m).
 	StatusTimeout time.Duration `yaml:"statusTimeout"`
+	// Hooks run before the apply (a failing one stops the deploy) and
+	// after the rollout is ready.
+	Hooks Hooks `yaml:"hooks"`
 	// Adopt lets devloop take over objects of the manifests that already
 	// exist without its labels (--adopt); adopted objects are never deleted.
 	Adopt bool `yaml:"adopt"`

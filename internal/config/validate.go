@@ -63,6 +63,7 @@ func validate(c *Config) ErrorList {
 			v.errorf(fmt.Sprintf("allowContexts[%d]", i), nil, "allowContexts[%d]: expected a kube context name, got an empty string", i)
 		}
 	}
+	v.hooks()
 	if _, set := c.origins["dev.quietPeriod"]; set && c.Dev.QuietPeriod <= 0 {
 		v.errorf("dev.quietPeriod", nil, "dev.quietPeriod: expected a positive duration such as 80ms, got %s", c.Dev.QuietPeriod)
 	}
