@@ -33,6 +33,32 @@ type Syncer interface {
 	Sync(ctx context.Context, target sync.Target, files []sync.File) (sync.Result, error)
 }
 
+// Pipeline is what the loop uses of a pipeline.Runner: the configuration,
+// what changed since the last hash, and the steps of a pass. The loop calls
+// the passes and SetConfig from its one cycle goroutine, and Config,
+// NoteChanges and ForgetRender from its own (pipeline.Runner's locking rule).
+type Pipeline interface {
+	Config() *config.Config
+	SetConfig(cfg *config.Config)
+	NoteChanges(paths []string, rescan bool)
+	ForgetRender()
+	CheckManifests(ctx context.Context) error
+	BuildAll(ctx context.Context, only []string, res *pipeline.Result) (map[string]string, error)
+	Images() map[string]string
+	Deploy(ctx context.Context, images map[string]string, res *pipeline.Result) error
+}
+
+var _ Pipeline = (*pipeline.Runner)(nil)
+
+// Watcher sends batches of file changes under roots to out until ctx ends;
+// Ready is closed once every root is watched. watch.Watcher is one.
+type Watcher interface {
+	Run(ctx context.Context, roots []watch.Root, out chan<- watch.ChangeSet) error
+	Ready() <-chan struct{}
+}
+
+var _ Watcher = (*watch.Watcher)(nil)
+
 // Options configure a Loop.
 type Options struct {
 	// Load reloads devloop.yaml (with the same profiles) when it changes.
@@ -50,13 +76,19 @@ type Options struct {
 	// OnIdle is called when a cycle ended and no work waits (the CLI
 	// returns memory to the system); may be nil.
 	OnIdle func()
+	// NewWatcher makes the watcher of a configuration (with its quiet
+	// period); nil means watch.New.
+	NewWatcher func(log *zap.Logger, quiet time.Duration) Watcher
+	// RetryBackoff is the first wait before a transient failure is retried
+	// (doubling up to 30 s); default 1 s.
+	RetryBackoff time.Duration
 }
 
 // Loop is one `devloop dev` session.
 type Loop struct {
 	log    *zap.Logger
 	sink   events.Sink
-	runner *pipeline.Runner
+	runner Pipeline
 	syncer Syncer
 	opts   Options
 
@@ -65,8 +97,16 @@ type Loop struct {
 	deployed map[string]string // images of the last successful deploy
 }
 
-// New returns a Loop over a pipeline runner.
-func New(log *zap.Logger, sink events.Sink, runner *pipeline.Runner, syncer Syncer, opts Options) *Loop {
+// New returns a Loop over a pipeline (a *pipeline.Runner).
+func New(log *zap.Logger, sink events.Sink, runner Pipeline, syncer Syncer, opts Options) *Loop {
+	if opts.NewWatcher == nil {
+		opts.NewWatcher = func(log *zap.Logger, quiet time.Duration) Watcher {
+			return watch.New(log, watch.Options{Quiet: quiet})
+		}
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = time.Second
+	}
 	return &Loop{log: log, sink: sink, runner: runner, syncer: syncer, opts: opts}
 }
 
@@ -117,7 +157,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		done      = make(chan cycleResult, 1)
 		retry     <-chan time.Time
 		retryWork work
-		backoff   = time.Second
+		backoff   = l.opts.RetryBackoff
 		inFlight  work
 		firstPass = true
 	)
@@ -186,7 +226,7 @@ func (l *Loop) Run(ctx context.Context) error {
 				retry = time.After(backoff)
 				backoff = min(backoff*2, 30*time.Second)
 			case res.err == nil:
-				backoff = time.Second
+				backoff = l.opts.RetryBackoff
 			}
 			start()
 			if running == nil && l.opts.OnIdle != nil {

@@ -22,7 +22,7 @@ import (
 // that waits for the watcher to end.
 func (l *Loop) startWatcher(ctx context.Context, out chan<- watch.ChangeSet) (func(), error) {
 	cfg := l.runner.Config()
-	w := watch.New(l.log.Named("watch"), watch.Options{Quiet: cfg.Dev.QuietPeriod})
+	w := l.opts.NewWatcher(l.log.Named("watch"), cfg.Dev.QuietPeriod)
 	wctx, cancel := context.WithCancel(ctx)
 	ended := make(chan error, 1)
 	go func() { ended <- w.Run(wctx, rootsOf(cfg), out) }()
