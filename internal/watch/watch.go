@@ -11,8 +11,8 @@
 //   - `.git` and editor temporaries (vim swap files and its 4913 probe, `~`
 //     backups, JetBrains ___jb_tmp___/___jb_old___, emacs #...# and .#...) are
 //     never reported, nor anything a root's Ignore function rejects.
-//   - Events are coalesced into one ChangeSet after a quiet period (default
-//     80 ms) or after MaxWait at the latest, so a burst (git checkout) gives one
+//   - Events are coalesced into one ChangeSet after a quiet period
+//     (DefaultQuiet, 50 ms) or after MaxWait at the latest, so a burst (git checkout) gives one
 //     set and a never-ending stream still gives sets. Each path appears once;
 //     Removed tells whether it is gone when the set is made. A file created and
 //     removed within one set (an editor's temp file in an atomic save) is left
