@@ -91,7 +91,11 @@ engine26_fetch() {
 
 # engine26_config prints daemon26.json: the same default runtime as Engine
 # 20.10 (runcwrap, see dockerd_config), the containerd image store, and the
-# network settings that keep it apart from Engine 20.10.
+# network settings that keep it apart from Engine 20.10. live-restore is
+# there for docker0: a dockerd restarting with default-address-pools and
+# without live-restore deletes the bridge named docker0, whoever owns it
+# (moby daemon_unix.go, "Clear stale bridge network"), which is Engine
+# 20.10's. engine26_down stops the containers itself.
 engine26_config() {
 	cat <<EOF
 {
@@ -102,6 +106,7 @@ engine26_config() {
   "default-address-pools": [{"base": "$ENGINE26_POOL", "size": 24}],
   "iptables": false,
   "ip6tables": false,
+  "live-restore": true,
   "cgroup-parent": "/docker26"
 }
 EOF
@@ -209,8 +214,14 @@ engine26_up() {
 	_engine26_ok || die "Engine 26 does not run on containerd $ENGINE26_CONTAINERD_VERSION from $ENGINE26_ROOT" "$ENGINE26_LOG"
 }
 
-# engine26_down: see the header. Its containers stop with it.
+# engine26_down: see the header. With live-restore the containers would
+# outlive the daemon: they are stopped first.
 engine26_down() {
+	local ids
+	if running dockerd26 && ids=$(_docker26 ps -q 2>/dev/null) && [ -n "$ids" ]; then
+		# shellcheck disable=SC2086 # one id a word
+		_docker26 stop -t 10 $ids >/dev/null 2>&1 || true
+	fi
 	stop_daemon dockerd26 30
 	stop_pidfile "$ENGINE26_SELF_PID" 5
 	stop_pidfile "$ENGINE26_CONTAINERD_PID" 10
