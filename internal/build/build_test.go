@@ -33,7 +33,7 @@ func TestRequestArgs(t *testing.T) {
 		t.Fatalf("args:\n got %s\nwant %s", got, want)
 	}
 	r = Request{Image: "notes-web", Tag: "abc", Context: "/src/web", Output: OutputLoad, TTY: true}
-	if got := strings.Join(r.args("m"), " "); got != "buildx build --progress=auto --tag notes-web:abc --metadata-file m --load /src/web" {
+	if got := strings.Join(r.args("m"), " "); got != "buildx build --progress=auto --tag notes-web:abc --metadata-file m --load --provenance=false /src/web" {
 		t.Fatalf("load args: %s", got)
 	}
 }

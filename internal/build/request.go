@@ -138,7 +138,10 @@ func (r Request) args(metadataFile string) []string {
 	if r.Output == OutputPush {
 		args = append(args, "--push")
 	} else {
-		args = append(args, "--load")
+		// An engine with the containerd image store would keep buildx's
+		// default provenance attestation beside the image, and every
+		// delivery would ship it to nodes that only run images.
+		args = append(args, "--load", "--provenance=false")
 	}
 	return append(args, r.Context)
 }

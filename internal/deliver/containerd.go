@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/client"
 	"go.uber.org/zap"
 )
 
@@ -46,12 +47,22 @@ type Containerd struct {
 	k3s    bool
 	log    *zap.Logger
 	images *containerdImages
+	exp    *exporter
 }
 
 // NewContainerd returns a deliverer into the containerd at addr, namespace
 // k8s.io. With k3s set, `k3s ctr` is used when no `ctr` is on PATH.
 func NewContainerd(addr string, engine Engine, k3s bool, log *zap.Logger) *Containerd {
-	return &Containerd{addr: addr, engine: engine, k3s: k3s, log: log, images: &containerdImages{addr: addr}}
+	return &Containerd{addr: addr, engine: engine, k3s: k3s, log: log, images: &containerdImages{addr: addr},
+		exp: &exporter{engine: engine}}
+}
+
+// ForPlatforms sets the platforms of the cluster's nodes (os/arch[/variant]):
+// with one, that is the platform imported from an engine with the
+// containerd image store. It returns c.
+func (c *Containerd) ForPlatforms(platforms []string) *Containerd {
+	c.exp.nodePlatforms = platforms
+	return c
 }
 
 // Close releases the connection to containerd's API.
@@ -101,6 +112,8 @@ func (c *Containerd) run(cmd *exec.Cmd) ([]byte, error) {
 
 // Present implements Deliverer: containerd's images service is asked for
 // the name; when its API does not answer, `ctr images ls -q name==REF`.
+// When the engine has the image too, it must be the same image (sameImage:
+// either ID scheme).
 func (c *Containerd) Present(ctx context.Context, ref string) (bool, error) {
 	full, err := NormalizeRef(ref)
 	if err != nil {
@@ -109,9 +122,12 @@ func (c *Containerd) Present(ctx context.Context, ref string) (bool, error) {
 	if err := c.checkSocket(); err != nil {
 		return false, err
 	}
-	ok, err := c.images.has(ctx, full)
+	target, ok, err := c.images.target(ctx, full)
 	if err == nil {
-		return ok, nil
+		if !ok {
+			return false, nil
+		}
+		return c.sameAsEngine(ctx, ref, target)
 	}
 	c.log.Debug("containerd API lookup failed; asking ctr", zap.Error(err))
 	cmd, err := c.ctr(ctx, "images", "ls", "-q", "name=="+full)
@@ -123,6 +139,28 @@ func (c *Containerd) Present(ctx context.Context, ref string) (bool, error) {
 		return false, fmt.Errorf("listing images in containerd: %w", err)
 	}
 	return listed(out, full), nil
+}
+
+// sameAsEngine reports whether the image containerd names target is the
+// engine's ref; true when the engine lacks ref (nothing to compare: the
+// cluster's copy is what will run).
+func (c *Containerd) sameAsEngine(ctx context.Context, ref, target string) (bool, error) {
+	if c.engine == nil {
+		return true, nil
+	}
+	x, err := c.exp.plan(ctx, ref)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	}
+	if !sameImage(x, target) {
+		c.log.Debug("the cluster's image is another one under the same name", zap.String("ref", ref),
+			zap.String("engine", x.id), zap.String("containerd", target))
+		return false, nil
+	}
+	return true, nil
 }
 
 // listed reports whether `ctr images ls -q` output names ref.
@@ -149,26 +187,30 @@ func (c *Containerd) Deliver(ctx context.Context, ref string) (Report, error) {
 		rep.Message = "already in the cluster's containerd"
 		return rep, nil
 	}
+	x, err := c.exp.plan(ctx, ref)
+	if err != nil {
+		return rep, err
+	}
 	rc, err := c.engine.ImageSave(ctx, []string{ref})
 	if err != nil {
-		return rep, fmt.Errorf("exporting %s from the engine: %w", ref, err)
+		return rep, fmt.Errorf("exporting %s from %s: %w", ref, x.store, err)
 	}
 	defer rc.Close()
-	cmd, err := c.ctr(ctx, "images", "import", "--all-platforms", "-")
+	cmd, err := c.ctr(ctx, x.importArgs()...)
 	if err != nil {
 		return rep, err
 	}
 	counter := &countingReader{r: rc}
 	cmd.Stdin = counter
 	if _, err := c.run(cmd); err != nil {
-		return rep, fmt.Errorf("importing %s into containerd: %w", ref, err)
+		return rep, fmt.Errorf("importing %s into containerd: %w", ref, x.importError(err, ""))
 	}
 	full, _ := NormalizeRef(ref)
 	if ok, err := c.Present(ctx, ref); err != nil || !ok {
 		return rep, fmt.Errorf("importing %s into containerd: %s not listed afterwards (%v)", ref, full, err)
 	}
 	rep.Bytes, rep.Duration = counter.n, time.Since(start)
-	rep.Message = fmt.Sprintf("imported %s into %s", full, c.addr)
+	rep.Message = fmt.Sprintf("imported %s (%s) into %s", full, x.platform, c.addr)
 	c.log.Info("delivered", zap.String("ref", ref), zap.String("method", rep.Method),
 		zap.Int64("bytes", rep.Bytes), zap.Duration("duration", rep.Duration))
 	return rep, nil

@@ -42,19 +42,26 @@ func (c *containerdImages) client() (imagesapi.ImagesClient, error) {
 
 // has reports whether containerd lists the fully qualified name.
 func (c *containerdImages) has(ctx context.Context, name string) (bool, error) {
+	_, ok, err := c.target(ctx, name)
+	return ok, err
+}
+
+// target returns the digest the image name points at (an index or a
+// manifest), and whether containerd has the name.
+func (c *containerdImages) target(ctx context.Context, name string) (string, bool, error) {
 	cl, err := c.client()
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, namespaceHeader, "k8s.io")
-	_, err = cl.Get(ctx, &imagesapi.GetImageRequest{Name: name})
+	resp, err := cl.Get(ctx, &imagesapi.GetImageRequest{Name: name})
 	switch status.Code(err) {
 	case codes.OK:
-		return true, nil
+		return resp.GetImage().GetTarget().GetDigest(), true, nil
 	case codes.NotFound:
-		return false, nil
+		return "", false, nil
 	}
-	return false, fmt.Errorf("asking containerd at %s for %s: %w", c.addr, name, err)
+	return "", false, fmt.Errorf("asking containerd at %s for %s: %w", c.addr, name, err)
 }
 
 // close releases the connection.

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	"go.uber.org/zap"
 )
@@ -45,6 +46,7 @@ type Report struct {
 
 // Engine is the part of the Docker Engine API delivery uses.
 type Engine interface {
+	Info(ctx context.Context) (system.Info, error)
 	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (io.ReadCloser, error)
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
 	ImageTag(ctx context.Context, source, target string) error
@@ -59,11 +61,11 @@ type Engine interface {
 func New(c Cluster, engine Engine, log *zap.Logger) (Deliverer, error) {
 	switch c.Kind {
 	case KindContainerd, KindK3s:
-		return NewContainerd(c.ContainerdAddress, engine, c.Kind == KindK3s, log), nil
+		return NewContainerd(c.ContainerdAddress, engine, c.Kind == KindK3s, log).ForPlatforms(c.Platforms), nil
 	case KindKind:
-		return NewNodes(NodeSelector{Label: "io.x-k8s.kind.cluster", Cluster: c.Name, Flavour: "kind"}, engine, log), nil
+		return NewNodes(NodeSelector{Label: "io.x-k8s.kind.cluster", Cluster: c.Name, Flavour: "kind"}, engine, log).ForPlatforms(c.Platforms), nil
 	case KindK3d:
-		return NewNodes(NodeSelector{Label: "k3d.cluster", Cluster: c.Name, Flavour: "k3d"}, engine, log), nil
+		return NewNodes(NodeSelector{Label: "k3d.cluster", Cluster: c.Name, Flavour: "k3d"}, engine, log).ForPlatforms(c.Platforms), nil
 	case KindRegistry:
 		return NewRegistry(c.Registry, c.RegistryFromCluster, engine, log), nil
 	case KindMinikube, KindDockerDesktop, KindSharedEngine:

@@ -31,11 +31,19 @@ type Nodes struct {
 	sel    NodeSelector
 	engine Engine
 	log    *zap.Logger
+	exp    *exporter
 }
 
 // NewNodes returns a deliverer into the node containers sel selects.
 func NewNodes(sel NodeSelector, engine Engine, log *zap.Logger) *Nodes {
-	return &Nodes{sel: sel, engine: engine, log: log}
+	return &Nodes{sel: sel, engine: engine, log: log, exp: &exporter{engine: engine}}
+}
+
+// ForPlatforms sets the platforms of the cluster's nodes, as
+// Containerd.ForPlatforms does. It returns n.
+func (n *Nodes) ForPlatforms(platforms []string) *Nodes {
+	n.exp.nodePlatforms = platforms
+	return n
 }
 
 // Method implements Deliverer.
@@ -176,6 +184,7 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 		return rep, err
 	}
 	var imported []string
+	var x export // planned for the first node that lacks the image
 	for _, node := range nodes {
 		ok, err := n.presentIn(ctx, node, full)
 		if err != nil {
@@ -184,7 +193,12 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 		if ok {
 			continue
 		}
-		bytes, err := n.importInto(ctx, node, ref)
+		if x.ref == "" {
+			if x, err = n.exp.plan(ctx, ref); err != nil {
+				return rep, err
+			}
+		}
+		bytes, err := n.importInto(ctx, node, x)
 		rep.Bytes += bytes
 		if err != nil {
 			return rep, err
@@ -206,20 +220,20 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 	return rep, nil
 }
 
-func (n *Nodes) importInto(ctx context.Context, node nodeContainer, ref string) (int64, error) {
-	rc, err := n.engine.ImageSave(ctx, []string{ref})
+func (n *Nodes) importInto(ctx context.Context, node nodeContainer, x export) (int64, error) {
+	rc, err := n.engine.ImageSave(ctx, []string{x.ref})
 	if err != nil {
-		return 0, fmt.Errorf("exporting %s from the engine: %w", ref, err)
+		return 0, fmt.Errorf("exporting %s from %s: %w", x.ref, x.store, err)
 	}
 	defer rc.Close()
 	counter := &countingReader{r: rc}
-	_, errOut, code, err := n.exec(ctx, node.id,
-		[]string{"ctr", "--namespace", "k8s.io", "images", "import", "--all-platforms", "-"}, counter)
+	_, errOut, code, err := n.exec(ctx, node.id, append([]string{"ctr", "--namespace", "k8s.io"}, x.importArgs()...), counter)
 	if err != nil {
-		return counter.n, fmt.Errorf("importing %s into %s node %s: %w", ref, n.sel.Flavour, node.name, err)
+		return counter.n, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, err)
 	}
 	if code != 0 {
-		return counter.n, fmt.Errorf("importing %s into %s node %s: ctr exited %d: %s", ref, n.sel.Flavour, node.name, code, strings.TrimSpace(errOut))
+		err := fmt.Errorf("ctr exited %d: %s", code, strings.TrimSpace(errOut))
+		return counter.n, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, x.importError(err, errOut))
 	}
 	return counter.n, nil
 }
