@@ -21,6 +21,7 @@ const (
 	PhasePrune       = "prune"
 	PhaseStatus      = "status"
 	PhaseSync        = "sync"
+	PhaseHook        = "hook"
 	PhasePortForward = "portforward"
 	PhaseCycle       = "cycle"
 	PhaseCleanup     = "cleanup"

@@ -26,9 +26,6 @@ import (
 	"github.com/devloop-dev/devloop/internal/events"
 )
 
-// PhaseHook is the events' phase of a hook.
-const PhaseHook = "hook"
-
 // tailLines is how many of a failing hook's last lines its error keeps.
 const tailLines = 20
 
@@ -107,12 +104,12 @@ func (e *Error) Unwrap() error { return e.Err }
 func (r *Runner) Run(ctx context.Context, stage, artifact string, hs []config.Hook, env Env) error {
 	for i, h := range hs {
 		if len(h.OS) > 0 && !h.InContainer() && !slices.Contains(h.OS, r.goos) {
-			r.sink.Emit(events.Event{Phase: PhaseHook, Status: events.StatusSkipped, Artifact: artifact,
+			r.sink.Emit(events.Event{Phase: events.PhaseHook, Status: events.StatusSkipped, Artifact: artifact,
 				Message: fmt.Sprintf("%s hook %d (%s): not for %s", stage, i+1, strings.Join(h.Command, " "), r.goos)})
 			continue
 		}
 		name := fmt.Sprintf("%s hook %d: %s", stage, i+1, strings.Join(h.Command, " "))
-		t := events.Start(r.sink, events.Event{Phase: PhaseHook, Artifact: artifact, Message: name})
+		t := events.Start(r.sink, events.Event{Phase: events.PhaseHook, Artifact: artifact, Message: name})
 		var err error
 		if h.InContainer() {
 			err = r.inContainers(ctx, stage, h, env.Namespace)

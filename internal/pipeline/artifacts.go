@@ -99,6 +99,23 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 		r.remember(a.Image, tag, prev.ref, sum.Manifest)
 		return false, false, nil
 	}
+	if len(a.Hooks.Before) > 0 {
+		// Before-build hooks may write into the context (generated code):
+		// the tag is what the context holds after them.
+		if err := r.hooks.Run(ctx, "before build", a.Image, a.Hooks.Before, r.hookEnv(a.Image, tag, "")); err != nil {
+			return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+		}
+		r.mu.Lock()
+		r.state(a.Image).rescan = true
+		r.mu.Unlock()
+		if sum, err = r.hash(ctx, a, buildcontext.Inputs{BuildArgs: a.BuildArgs, Target: a.Target, Platforms: choice.Platforms}); err != nil {
+			return false, false, fmt.Errorf("hashing %s after its before-build hooks: %w", a.Image, err)
+		}
+		if tag = sum.Digest.Tag(); prev.tag == tag {
+			r.remember(a.Image, tag, prev.ref, sum.Manifest)
+			return false, false, nil
+		}
+	}
 
 	builderName := r.cfg.Build.Builder
 	if r.opts.Builder != "" {
@@ -133,9 +150,17 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 	}
 	if output == build.OutputPush {
 		req.PushRepo = registry + "/" + a.Image
-		return r.buildPushed(ctx, a, req, registryFromCluster, reason, sum.Manifest)
+		built, delivered, err = r.buildPushed(ctx, a, req, registryFromCluster, reason, sum.Manifest)
+	} else {
+		built, delivered, err = r.buildLoaded(ctx, a, req, reason, sum.Manifest)
 	}
-	return r.buildLoaded(ctx, a, req, reason, sum.Manifest)
+	if err == nil && built && len(a.Hooks.After) > 0 {
+		env := r.hookEnv(a.Image, tag, r.Images()[a.Image])
+		if herr := r.hooks.Run(ctx, "after build", a.Image, a.Hooks.After, env); herr != nil {
+			return built, delivered, fmt.Errorf("artifact %s: %w", a.Image, herr)
+		}
+	}
+	return built, delivered, err
 }
 
 // buildLoaded builds into the engine (unless the tag is there already) and

@@ -44,6 +44,9 @@ func (r *Runner) Render(ctx context.Context, images map[string]string) ([]*unstr
 		t.Fail(err)
 		return nil, err
 	}
+	r.mu.Lock()
+	r.appNamespace = mostCommonNamespace(objs)
+	r.mu.Unlock()
 	from := r.cfg.Deploy.Kustomize.Path
 	if cached {
 		from += " (manifests unchanged: kustomize output reused)"
@@ -111,6 +114,11 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 	}
 	res.Objects = objs
 
+	if hs := r.cfg.Deploy.Hooks.Before; len(hs) > 0 {
+		if err := r.hooks.Run(ctx, "before deploy", "", hs, r.hookEnv("", "", "")); err != nil {
+			return fmt.Errorf("deploy: %w", err)
+		}
+	}
 	at := events.Start(r.sink, events.Event{Phase: events.PhaseApply})
 	ar, err := r.applier.Apply(ctx, objs, deploy.ApplyOptions{
 		Force: r.opts.Force, ConfigName: r.cfg.Metadata.Name, Adopt: r.opts.Adopt || r.cfg.Deploy.Adopt,
@@ -157,6 +165,11 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 		return err
 	}
 	st.Done(fmt.Sprintf("%d objects ready", len(objs)))
+	if hs := r.cfg.Deploy.Hooks.After; len(hs) > 0 {
+		if err := r.hooks.Run(ctx, "after deploy", "", hs, r.hookEnv("", "", "")); err != nil {
+			return fmt.Errorf("deploy: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -193,4 +206,22 @@ func summarizeApply(ar deploy.ApplyResult) string {
 		return fmt.Sprintf("%d objects unchanged, nothing written", len(ar.Objects))
 	}
 	return fmt.Sprintf("%d objects, %d API writes", len(ar.Objects), ar.Writes)
+}
+
+// mostCommonNamespace is the namespace most of the rendered namespaced
+// objects are in: the app's, for hooks.
+func mostCommonNamespace(objs []*unstructured.Unstructured) string {
+	count := map[string]int{}
+	best := ""
+	for _, o := range objs {
+		ns := o.GetNamespace()
+		if ns == "" {
+			continue
+		}
+		count[ns]++
+		if count[ns] > count[best] || (count[ns] == count[best] && ns < best) {
+			best = ns
+		}
+	}
+	return best
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/docker"
 	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/hooks"
 	"github.com/devloop-dev/devloop/internal/fspath"
 	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/status"
@@ -80,6 +81,7 @@ type Runner struct {
 	kube    *kube.Client
 	hasher  *buildcontext.Hasher
 	waiter  *status.Waiter
+	hooks   *hooks.Runner
 	cluster deliver.Cluster
 
 	applier          *deploy.Applier
@@ -99,6 +101,9 @@ type Runner struct {
 	kustomized     []*unstructured.Unstructured
 	kustomizedPath string
 	renderGen      uint64 // bumped by ForgetRender and SetConfig
+	// appNamespace is the namespace of most rendered objects (hooks'
+	// DEVLOOP_NAMESPACE and the namespace of container hooks).
+	appNamespace string
 }
 
 // artifactState is what the Runner knows of an artifact from earlier passes.
@@ -132,6 +137,7 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	r.connect = r.connectEngine
 	r.setApplier(cfg)
 	r.waiter = status.NewWaiter(kc.Dynamic, kc.Mapper, kc.Clientset, log.Named("status"), status.WaiterOptions{})
+	r.hooks = hooks.New(log.Named("hooks"), sink, opts.Progress, hooks.KubePods{Config: kc.Config, Client: kc.Clientset})
 
 	if len(cfg.Build.Artifacts) > 0 {
 		if err := r.openEngine(ctx); err != nil {
@@ -310,4 +316,21 @@ func namespaceOr(ns, fallback string) string {
 		return ns
 	}
 	return fallback
+}
+
+// hookEnv is the environment of a hook: what the pass is working on.
+func (r *Runner) hookEnv(image, tag, ref string) hooks.Env {
+	cfg := r.cfg
+	profiles := make([]string, 0, len(cfg.ActiveProfiles))
+	for _, p := range cfg.ActiveProfiles {
+		profiles = append(profiles, p.Name)
+	}
+	r.mu.Lock()
+	ns := r.appNamespace
+	r.mu.Unlock()
+	if cfg.Deploy.Namespace != "" || ns == "" {
+		ns = namespaceOr(cfg.Deploy.Namespace, r.kube.Namespace)
+	}
+	return hooks.Env{Image: image, Tag: tag, ImageRef: ref, KubeContext: r.kube.Context,
+		Namespace: ns, ConfigDir: cfg.Dir, Profiles: profiles}
 }
