@@ -25,6 +25,8 @@ func commands(g *globalOptions) []*cobra.Command {
 		newRenderCmd(g, nil),
 		newDeleteCmd(g, nil),
 		newConfigCmd(g, nil),
+		newDoctorCmd(g, nil),
+		newInitCmd(g, nil),
 	}
 }
 
@@ -43,6 +45,15 @@ func (g *globalOptions) newOutput() output {
 }
 
 // say prints a line for people in text mode and an info event in JSON mode.
+// logOutput is where pod logs go: stdout, or stderr with -o json so that
+// stdout carries only events.
+func (g *globalOptions) logOutput() io.Writer {
+	if g.Output == "json" {
+		return g.streams.Err
+	}
+	return g.streams.Out
+}
+
 func (o output) say(phase, msg string) {
 	o.sink.Emit(events.Event{Phase: phase, Status: events.StatusInfo, Message: msg})
 }

@@ -2,22 +2,15 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"runtime/debug"
-	"strings"
-	gosync "sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/loop"
 	"github.com/devloop-dev/devloop/internal/pipeline"
-	"github.com/devloop-dev/devloop/internal/sync"
+	"github.com/devloop-dev/devloop/internal/session"
 )
 
 // devOptions are the flags of `devloop dev`.
@@ -87,7 +80,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 	if err != nil {
 		return err
 	}
-	limitMemory()
+	session.LimitMemory()
 	out := g.newOutput()
 	kc, err := g.connect(cfg, out)
 	if err != nil {
@@ -102,32 +95,14 @@ func runDev(ctx context.Context, o *devOptions) error {
 	}
 	defer r.Close()
 
-	fw := &forwards{g: g, kc: kc, out: out}
 	var summary loop.Summarizer
 	if out.text != nil {
 		summary = out.text
 	}
-	l := loop.New(g.log.Named("loop"), out.sink, r, sync.New(kc.Config, kc.Clientset, g.log.Named("sync")), loop.Options{
-		Load:        load,
-		Summary:     summary,
-		OnFirstPass: func(res pipeline.Result) { fw.restart(ctx, r.Config(), res) },
-		OnConfig:    func(c *config.Config) { fw.restart(ctx, c, pipeline.Result{}) },
-		URLs:        fw.urls,
-		// Between cycles devloop only waits: give back what a cycle used.
-		OnIdle: debug.FreeOSMemory,
+	err = session.Dev(ctx, g.log, session.DevOptions{
+		Sink: out.sink, Summary: summary, Kube: kc, Runner: r, Load: load,
+		Logs: !o.NoLogs, LogOutput: g.logOutput(),
 	})
-
-	eg, ectx := errgroup.WithContext(ctx)
-	if !o.NoLogs {
-		eg.Go(func() error {
-			// Every namespace: pods start streaming before the first rollout is
-			// healthy, so crash output is never held back.
-			return attach(ectx, g, cfg, kc, nil, out, attachOptions{Logs: true})
-		})
-	}
-	eg.Go(func() error { return l.Run(ectx) })
-	err = eg.Wait()
-	fw.stop()
 
 	// Ctrl-C: a second one exits at once from here on.
 	g.stop()
@@ -141,76 +116,4 @@ func runDev(ctx context.Context, o *devOptions) error {
 		err = cerr
 	}
 	return err
-}
-
-// forwards runs the port-forwards of the current configuration and restarts
-// them when it changes.
-type forwards struct {
-	g   *globalOptions
-	kc  *kube.Client
-	out output
-
-	mu          gosync.Mutex
-	cancel      context.CancelFunc
-	done        chan struct{}
-	forwardURLs []string
-}
-
-func (f *forwards) restart(ctx context.Context, cfg *config.Config, res pipeline.Result) {
-	f.stop()
-	if len(cfg.PortForward) == 0 {
-		return
-	}
-	fctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	f.mu.Lock()
-	f.cancel, f.done, f.forwardURLs = cancel, done, nil
-	for _, pf := range cfg.PortForward {
-		f.forwardURLs = append(f.forwardURLs, fmt.Sprintf("http://%s:%d", addrOr(pf.Address), pf.LocalPort))
-	}
-	f.mu.Unlock()
-	go func() {
-		defer close(done)
-		_ = attach(fctx, f.g, cfg, f.kc, res.Objects, f.out, attachOptions{PortForward: true})
-	}()
-}
-
-func (f *forwards) stop() {
-	f.mu.Lock()
-	cancel, done := f.cancel, f.done
-	f.cancel, f.done = nil, nil
-	f.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
-
-func (f *forwards) urls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.forwardURLs...)
-}
-
-func addrOr(a string) string {
-	if a == "" {
-		return "127.0.0.1"
-	}
-	if strings.Contains(a, ":") {
-		return "[" + a + "]"
-	}
-	return a
-}
-
-// devMemoryLimit is the Go runtime's soft memory limit for `devloop dev`,
-// which runs all day beside the editor: the garbage collector works harder
-// as the heap nears it (a 100,000-file context keeps about 14 MB live) rather
-// than let a burst of hashing double the footprint. A GOMEMLIMIT in the
-// environment wins.
-const devMemoryLimit = 48 << 20
-
-func limitMemory() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(devMemoryLimit)
-	}
 }

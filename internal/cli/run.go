@@ -8,6 +8,7 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/pipeline"
+	"github.com/devloop-dev/devloop/internal/session"
 )
 
 // runOptions are the flags of `devloop run`.
@@ -117,7 +118,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if !o.Tail && !o.PortForward {
 		return nil
 	}
-	return attach(ctx, g, cfg, kc, res.Objects, out, attachOptions{Logs: o.Tail, PortForward: o.PortForward, FailOnForwardError: true})
+	return session.Attach(ctx, g.log, out.sink, kc, cfg, res.Objects, g.logOutput(), o.Tail, o.PortForward)
 }
 
 func applyWords(res pipeline.Result) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
@@ -65,12 +66,11 @@ type Options struct {
 	Load func() (*config.Config, error)
 	// Summary, when set, adds per-phase timings to each cycle's report.
 	Summary Summarizer
-	// OnConfig is called after a successful reload (the CLI restarts
-	// port-forwards); it may be nil.
-	OnConfig func(*config.Config)
-	// OnFirstPass is called once the first pass ended, successfully or not,
-	// with the rendered objects (nil if rendering failed).
-	OnFirstPass func(res pipeline.Result)
+	// Publish is called with the configuration in use and the objects of
+	// the pass once the first pass ended (successfully or not: objs nil if
+	// it did not render) and after every reload: the one reload path, which
+	// the logs and port-forwards follow. It must not block; may be nil.
+	Publish func(cfg *config.Config, objs []*unstructured.Unstructured)
 	// URLs returns the port-forward URLs for the cycle report; may be nil.
 	URLs func() []string
 	// OnIdle is called when a cycle ended and no work waits (the CLI
@@ -141,6 +141,9 @@ func (w *work) merge(o work) {
 	w.changes = append(w.changes, o.changes...)
 }
 
+// Start is Run: the loop is a component that runs until its context ends.
+func (l *Loop) Start(ctx context.Context) error { return l.Run(ctx) }
+
 // Run runs the loop until ctx is done: a first full pass, then one cycle
 // per batch of changes. It returns nil when ctx ends.
 func (l *Loop) Run(ctx context.Context) error {
@@ -198,21 +201,16 @@ func (l *Loop) Run(ctx context.Context) error {
 
 		case res := <-done:
 			running = nil
-			if firstPass {
-				firstPass = false
-				if l.opts.OnFirstPass != nil {
-					l.opts.OnFirstPass(res.result)
-				}
-			}
 			if res.reloaded != nil {
 				stopWatch()
 				if stopWatch, err = l.startWatcher(ctx, changes); err != nil {
 					return err
 				}
-				if l.opts.OnConfig != nil {
-					l.opts.OnConfig(res.reloaded)
-				}
 			}
+			if (firstPass || res.reloaded != nil) && l.opts.Publish != nil {
+				l.opts.Publish(l.runner.Config(), res.result.Objects)
+			}
+			firstPass = false
 			switch {
 			case res.canceled && ctx.Err() == nil:
 				// Superseded: redo its work together with the newer change.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
@@ -45,7 +46,7 @@ func startLoopOver(t *testing.T, p *fakePipeline, load func() (*config.Config, e
 	}
 	l := New(zaptest.NewLogger(t), recorder{h.events}, h.p, h.s, Options{
 		Load:         load,
-		OnConfig:     func(c *config.Config) { h.reloaded <- c },
+		Publish:      func(c *config.Config, _ []*unstructured.Unstructured) { h.reloaded <- c },
 		NewWatcher:   h.w.New,
 		RetryBackoff: 20 * time.Millisecond,
 	})
@@ -236,8 +237,11 @@ func TestReloadRestartsTheWatcher(t *testing.T) {
 	h.expect("setconfig")
 	h.expect("build []") // a reload is a full pass
 	h.expect("deploy")
+	if c := <-h.reloaded; c != proj.cfg {
+		t.Fatal("the first pass published another config")
+	}
 	if c := <-h.reloaded; c != &next {
-		t.Fatal("OnConfig did not get the reloaded config")
+		t.Fatal("the reload did not publish the reloaded config")
 	}
 	s := h.nextWatcher()
 	if first.ctx.Err() == nil {
