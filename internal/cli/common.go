@@ -25,8 +25,6 @@ func commands(g *globalOptions) []*cobra.Command {
 		newRenderCmd(g, nil),
 		newDeleteCmd(g, nil),
 		newConfigCmd(g, nil),
-		newDoctorCmd(g, nil),
-		newInitCmd(g, nil),
 	}
 }
 
@@ -44,7 +42,6 @@ func (g *globalOptions) newOutput() output {
 	return output{sink: t, text: t}
 }
 
-// say prints a line for people in text mode and an info event in JSON mode.
 // logOutput is where pod logs go: stdout, or stderr with -o json so that
 // stdout carries only events.
 func (g *globalOptions) logOutput() io.Writer {
@@ -54,6 +51,7 @@ func (g *globalOptions) logOutput() io.Writer {
 	return g.streams.Out
 }
 
+// say prints a line for people in text mode and an info event in JSON mode.
 func (o output) say(phase, msg string) {
 	o.sink.Emit(events.Event{Phase: phase, Status: events.StatusInfo, Message: msg})
 }
