@@ -34,9 +34,6 @@ func (d Digest) Tag() string {
 	return h
 }
 
-// Hex returns the digest's hex digits without the algorithm prefix.
-func (d Digest) Hex() string { return strings.TrimPrefix(string(d), "sha256:") }
-
 // Inputs are the build parameters that enter the hash besides the files.
 type Inputs struct {
 	BuildArgs map[string]string

@@ -3,10 +3,7 @@
 // for IDEs, scripts and the benchmark (`-o json`).
 package events
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // Phases of a pass through the pipeline and of the dev loop.
 const (
@@ -60,36 +57,6 @@ type Sink interface {
 	Emit(Event)
 }
 
-// Recorder is a Sink that keeps every event; tests and the benchmark read it.
-type Recorder struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-// Emit records e.
-func (r *Recorder) Emit(e Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-// Events returns a copy of what was recorded.
-func (r *Recorder) Events() []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
-}
-
-// Tee sends every event to each sink in turn.
-type Tee []Sink
-
-// Emit forwards e to every sink.
-func (t Tee) Emit(e Event) {
-	for _, s := range t {
-		s.Emit(e)
-	}
-}
-
 // Timer measures one phase and emits its start and end.
 type Timer struct {
 	sink  Sink
@@ -106,9 +73,6 @@ func Start(s Sink, base Event) *Timer {
 	s.Emit(e)
 	return t
 }
-
-// Elapsed is the time since Start.
-func (t *Timer) Elapsed() time.Duration { return time.Since(t.start) }
 
 // Done ends the phase successfully; fill may add fields to the event.
 func (t *Timer) Done(message string, fill ...func(*Event)) { t.end(StatusDone, message, fill) }

@@ -4,7 +4,6 @@
 package kube
 
 import (
-	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -106,10 +105,4 @@ func New(contextOverride string) (*Client, error) {
 		Context: context, Server: server, Namespace: namespace,
 		Config: cfg, Clientset: cs, Dynamic: dyn, Mapper: mapper,
 	}, nil
-}
-
-// IsContextError reports whether err says a kube context is missing.
-func IsContextError(err error) bool {
-	var ce *ContextError
-	return errors.As(err, &ce)
 }
