@@ -25,6 +25,8 @@ func commands(g *globalOptions) []*cobra.Command {
 		newRenderCmd(g, nil),
 		newDeleteCmd(g, nil),
 		newConfigCmd(g, nil),
+		newDoctorCmd(g, nil),
+		newInitCmd(g, nil),
 	}
 }
 
