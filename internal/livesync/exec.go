@@ -1,4 +1,4 @@
-package sync
+package livesync
 
 import (
 	"archive/tar"

@@ -1,7 +1,7 @@
-// Package sync copies changed files into the running containers of an image
+// Package livesync copies changed files into the running containers of an image
 // through the exec API (a tar stream into `tar xf - -C /`), with no rebuild
 // and no redeploy.
-package sync
+package livesync
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	gosync "sync"
+	"sync"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -107,7 +107,7 @@ func (s *Syncer) Sync(ctx context.Context, target Target, files []File) (Result,
 		pods[c.pod] = true
 	}
 	var (
-		mu    gosync.Mutex
+		mu    sync.Mutex
 		bytes int64
 	)
 	g, gctx := errgroup.WithContext(ctx)

@@ -1,4 +1,4 @@
-package sync
+package livesync
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devloop-dev/devloop/internal/testenv"
 	"go.uber.org/zap/zaptest"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/devloop-dev/devloop/internal/testenv"
 )
 
 const syncManifest = `

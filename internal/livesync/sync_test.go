@@ -1,4 +1,4 @@
-package sync
+package livesync
 
 import (
 	"archive/tar"
@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 
 	"go.uber.org/zap"
@@ -68,7 +68,7 @@ type call struct {
 
 // fakeExec records the commands and the tar streams it receives.
 type fakeExec struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	calls  []call
 	stderr string
 	err    error

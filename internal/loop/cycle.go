@@ -15,9 +15,9 @@ import (
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kustomize"
+	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 	"github.com/devloop-dev/devloop/internal/plan"
-	"github.com/devloop-dev/devloop/internal/sync"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -166,15 +166,15 @@ func (l *Loop) sync(ctx context.Context, a plan.ArtifactPlan) error {
 	if err != nil {
 		return fmt.Errorf("devloop's label selector: %w", err)
 	}
-	files := make([]sync.File, 0, len(a.Copy)+len(a.Delete))
+	files := make([]livesync.File, 0, len(a.Copy)+len(a.Delete))
 	for _, c := range a.Copy {
-		files = append(files, sync.File{Local: c.Src, Dest: c.Dest})
+		files = append(files, livesync.File{Local: c.Src, Dest: c.Dest})
 	}
 	for _, d := range a.Delete {
-		files = append(files, sync.File{Dest: d, Delete: true})
+		files = append(files, livesync.File{Dest: d, Delete: true})
 	}
 	t := events.Start(l.sink, events.Event{Phase: events.PhaseSync, Artifact: a.Image})
-	r, err := l.syncer.Sync(ctx, sync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image}, files)
+	r, err := l.syncer.Sync(ctx, livesync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image}, files)
 	if err != nil {
 		t.Fail(err)
 		return fmt.Errorf("syncing %s: %w", a.Image, err)

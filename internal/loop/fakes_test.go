@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,8 +13,8 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
-	"github.com/devloop-dev/devloop/internal/sync"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -22,7 +22,7 @@ import (
 // reported on calls; a pass blocks while hold is set, until released or
 // cancelled.
 type fakePipeline struct {
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	cfg      *config.Config
 	version  int
 	images   map[string]string
@@ -152,12 +152,12 @@ func (f *fakeWatch) Run(ctx context.Context, roots []watch.Root, out chan<- watc
 
 // fakeSyncer records syncs.
 type fakeSyncer struct {
-	synced chan []sync.File
+	synced chan []livesync.File
 }
 
-func (s *fakeSyncer) Sync(ctx context.Context, _ sync.Target, files []sync.File) (sync.Result, error) {
+func (s *fakeSyncer) Sync(ctx context.Context, _ livesync.Target, files []livesync.File) (livesync.Result, error) {
 	s.synced <- files
-	return sync.Result{Files: len(files), Pods: 1}, ctx.Err()
+	return livesync.Result{Files: len(files), Pods: 1}, ctx.Err()
 }
 
 // recorder is an events.Sink the test reads.

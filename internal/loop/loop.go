@@ -17,9 +17,9 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 	"github.com/devloop-dev/devloop/internal/plan"
-	"github.com/devloop-dev/devloop/internal/sync"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -31,7 +31,7 @@ type Summarizer interface {
 
 // Syncer copies files into running containers.
 type Syncer interface {
-	Sync(ctx context.Context, target sync.Target, files []sync.File) (sync.Result, error)
+	Sync(ctx context.Context, target livesync.Target, files []livesync.File) (livesync.Result, error)
 }
 
 // Pipeline is what the loop uses of a pipeline.Runner: the configuration,

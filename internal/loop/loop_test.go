@@ -14,7 +14,7 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/sync"
+	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -41,7 +41,7 @@ func startLoopOver(t *testing.T, p *fakePipeline, load func() (*config.Config, e
 	t.Helper()
 	h := &harness{
 		t: t, p: p, w: &fakeWatcher{starts: make(chan watcherStart, 4)},
-		s: &fakeSyncer{synced: make(chan []sync.File, 4)}, events: make(chan events.Event, 1024),
+		s: &fakeSyncer{synced: make(chan []livesync.File, 4)}, events: make(chan events.Event, 1024),
 		reloaded: make(chan *config.Config, 4), done: make(chan error, 1),
 	}
 	l := New(zaptest.NewLogger(t), recorder{h.events}, h.p, h.s, Options{

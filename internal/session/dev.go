@@ -12,9 +12,9 @@ import (
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
+	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/loop"
 	"github.com/devloop-dev/devloop/internal/pipeline"
-	"github.com/devloop-dev/devloop/internal/sync"
 )
 
 // DevOptions are what `devloop dev` composes its components from.
@@ -39,7 +39,7 @@ type DevOptions struct {
 func Dev(ctx context.Context, log *zap.Logger, o DevOptions) error {
 	feed := NewFeed(State{Config: o.Runner.Config()})
 	fw := NewForwards(o.Kube, log.Named("portforward"), o.Sink, feed, false)
-	l := loop.New(log.Named("loop"), o.Sink, o.Runner, sync.New(o.Kube.Config, o.Kube.Clientset, log.Named("sync")), loop.Options{
+	l := loop.New(log.Named("loop"), o.Sink, o.Runner, livesync.New(o.Kube.Config, o.Kube.Clientset, log.Named("sync")), loop.Options{
 		Load:    o.Load,
 		Summary: o.Summary,
 		Publish: func(cfg *config.Config, objs []*unstructured.Unstructured) {
