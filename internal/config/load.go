@@ -68,6 +68,9 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 
 	applyDefaults(c)
 	resolvePaths(c)
+	if errs := expandEnv(c, opts.LookupEnv); len(errs) > 0 {
+		return nil, errs
+	}
 	if errs := validate(c); len(errs) > 0 {
 		return nil, errs.sorted()
 	}

@@ -162,7 +162,9 @@ const DefaultHookTimeout = 5 * time.Minute
 // Deploy says what to apply and how long to wait for it.
 type Deploy struct {
 	Kustomize Kustomize `yaml:"kustomize" devloop:"required"`
-	// Namespace, when set, overrides the namespace of namespaced objects.
+	// Namespace, when set, overrides the namespace of namespaced objects. It
+	// may use the environment, ${USER} or $USER (lower-cased), e.g. dev-${USER}
+	// for a per-person namespace on a shared cluster; the result must be a DNS label.
 	Namespace string `yaml:"namespace"`
 	// StatusTimeout bounds the wait for readiness (default 5m).
 	StatusTimeout time.Duration `yaml:"statusTimeout"`
@@ -242,4 +244,7 @@ type Options struct {
 	// applied first, in file order, then the explicitly selected ones, so an explicit
 	// choice wins. Empty disables activation.
 	KubeContext string
+	// LookupEnv reads the environment for values that may use it
+	// (deploy.namespace); nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 }
