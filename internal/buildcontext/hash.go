@@ -141,7 +141,7 @@ func (h *Hasher) finish(c *Context, entries []entry, read int, in Inputs) (Resul
 		return Result{}, fmt.Errorf("reading Dockerfile %s: %w", c.Dockerfile, err)
 	}
 	sum := sha256.New()
-	io.WriteString(sum, "devloop-context-v1\x00")
+	_, _ = io.WriteString(sum, "devloop-context-v1\x00") // a hash.Hash never fails
 	buf := make([]byte, 0, 4096)
 	d := make([]byte, 0, 128) // scratch for each entry's manifest value
 	for i := range entries {

@@ -176,7 +176,9 @@ func TestHashCacheReadsNothingWhenUnchanged(t *testing.T) {
 	p := filepath.Join(dir, "app/main.go")
 	fi, _ := os.Stat(p)
 	write(t, dir, "app/main.go", "package main\n"[:len("package main\n")-2]+"x\n")
-	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
 	r3 := hashDir(t, h, dir, Inputs{})
 	if r3.FilesRead != 1 || r3.Digest == r1.Digest {
 		t.Fatalf("after an edit: read %d files (want 1), digest changed=%v", r3.FilesRead, r3.Digest != r1.Digest)
@@ -193,8 +195,10 @@ func TestHashUnreadable(t *testing.T) {
 	dir := sampleContext(t)
 	locked := filepath.Join(dir, "locked")
 	write(t, dir, "locked/x", "x")
-	os.Chmod(locked, 0)
-	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	if err := os.Chmod(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(locked, 0o755) })
 	c, _ := Load(dir, "")
 	_, err := NewHasher().Hash(context.Background(), c, Inputs{})
 	if err == nil || !strings.Contains(err.Error(), locked) {

@@ -13,7 +13,7 @@ import (
 )
 
 func TestColorStable(t *testing.T) {
-	if colorFor("ns/web/app") != colorFor("ns/web/app") {
+	if a, b := colorFor("ns/web/app"), colorFor("ns/web/app"); a != b {
 		t.Fatal("same key, different colors")
 	}
 	colors := map[string]bool{}

@@ -132,7 +132,7 @@ func TestEnvLogsFollowInitRestartsAndReplacements(t *testing.T) {
 	ticks := map[string][]int{}
 	for _, m := range regexp.MustCompile(`(?m)/app \| tick (\w+) (\d+)$`).FindAllStringSubmatch(text, -1) {
 		var n int
-		fmt.Sscan(m[2], &n)
+		_, _ = fmt.Sscan(m[2], &n) // \d+ always scans
 		ticks[m[1]] = append(ticks[m[1]], n)
 	}
 	if len(ticks) < 3 {

@@ -28,8 +28,8 @@ import (
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/docker"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/hooks"
 	"github.com/devloop-dev/devloop/internal/fspath"
+	"github.com/devloop-dev/devloop/internal/hooks"
 	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/status"
 )

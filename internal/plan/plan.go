@@ -88,11 +88,11 @@ type ChangeSet struct {
 type Action int
 
 const (
-	// Noop: nothing that matters to the artifact changed.
+	// Noop means nothing that matters to the artifact changed.
 	Noop Action = iota
-	// Sync: every relevant change can be copied into the running containers.
+	// Sync means every relevant change can be copied into the running containers.
 	Sync
-	// Rebuild: rehash, and build and redeploy if the tag moved.
+	// Rebuild means rehash, and build and redeploy if the tag moved.
 	Rebuild
 )
 

@@ -45,7 +45,7 @@ func (f *Forwarder) handle(ctx context.Context, conn net.Conn) {
 
 // open waits for a target and a live connection to it, until deadline.
 func (f *Forwarder) open(ctx context.Context, deadline time.Time) (*target, httpstream.Connection, error) {
-	var lastErr error = errNoReadyPod
+	lastErr := errNoReadyPod
 	for {
 		t, changed := f.current()
 		if t != nil {

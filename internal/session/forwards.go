@@ -62,11 +62,11 @@ func (f *Forwards) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			cancel()
-			<-ended
+			f.drain(ended)
 			return nil
 		case <-next:
 			cancel()
-			<-ended
+			f.drain(ended)
 		case err := <-ended:
 			if err != nil {
 				cancel()
@@ -80,6 +80,14 @@ func (f *Forwards) Start(ctx context.Context) error {
 				cancel()
 			}
 		}
+	}
+}
+
+// drain waits for forwards ended by a cancel; what they return then only
+// says they were cancelled.
+func (f *Forwards) drain(ended <-chan error) {
+	if err := <-ended; err != nil {
+		f.log.Debug("port-forwards ended", zap.Error(err))
 	}
 }
 

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -47,7 +48,7 @@ func Binary(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", buildOnce.path, "./cmd/devloop")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+			buildOnce.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildOnce.err != nil {
@@ -137,7 +138,7 @@ func (e *Env) Devloop(t testing.TB, dir string, timeout time.Duration, args ...s
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		res.Code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("devloop %s: %v", strings.Join(args, " "), err)

@@ -6,6 +6,7 @@ package runtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -125,7 +126,7 @@ func devloop(t testing.TB, dir string, overrides []string, timeout time.Duration
 		t.Fatalf("devloop %s did not finish within %s (hang?)\nstdout:\n%s\nstderr:\n%s",
 			strings.Join(args, " "), timeout, res.Stdout, tail(res.Stderr, 40))
 	}
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		res.Code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("devloop %s: %v", strings.Join(args, " "), err)
@@ -225,7 +226,7 @@ func forwardAndGet(t testing.TB, dir, path string) string {
 		func(string) bool { return true })
 	if p.Stop(15 * time.Second) {
 		t.Errorf("devloop run --port-forward did not exit within 15s of SIGINT")
-	} else if ee, ok := p.Err().(*exec.ExitError); ok && ee.ExitCode() != 0 && ee.ExitCode() != 130 {
+	} else if ee := (*exec.ExitError)(nil); errors.As(p.Err(), &ee) && ee.ExitCode() != 0 && ee.ExitCode() != 130 {
 		t.Errorf("devloop run --port-forward exited %d after SIGINT\n%s", ee.ExitCode(), tail(p.Stderr(), 20))
 	}
 	if getErr != nil {

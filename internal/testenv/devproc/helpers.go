@@ -190,9 +190,9 @@ func Stat(pid int) (ProcStat, error) {
 		}
 		switch f[0] {
 		case "VmRSS:":
-			fmt.Sscan(f[1], &s.RSSKiB)
+			_, _ = fmt.Sscan(f[1], &s.RSSKiB) // a malformed line leaves 0
 		case "Threads:":
-			fmt.Sscan(f[1], &s.Threads)
+			_, _ = fmt.Sscan(f[1], &s.Threads)
 		}
 	}
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
