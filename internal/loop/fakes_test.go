@@ -51,6 +51,7 @@ func (p *fakePipeline) SetConfig(cfg *config.Config) {
 	p.calls <- "setconfig"
 }
 
+func (p *fakePipeline) ForceRebuild(image string)            { p.calls <- "force " + image }
 func (p *fakePipeline) NoteChanges([]string, bool)           {}
 func (p *fakePipeline) ForgetRender()                        {}
 func (p *fakePipeline) CheckManifests(context.Context) error { return nil }

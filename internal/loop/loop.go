@@ -47,6 +47,9 @@ type Pipeline interface {
 	BuildAll(ctx context.Context, only []string, res *pipeline.Result) (map[string]string, error)
 	Images() map[string]string
 	Deploy(ctx context.Context, images map[string]string, res *pipeline.Result) error
+	// ForceRebuild makes the next build of the artifact run even if its
+	// image is already built and delivered (the dashboard's button).
+	ForceRebuild(image string)
 }
 
 var _ Pipeline = (*pipeline.Runner)(nil)
@@ -95,6 +98,9 @@ type Loop struct {
 	cycle    int
 	layout   *plan.Layout      // cached for decide; nil means recompute
 	deployed map[string]string // images of the last successful deploy
+
+	// triggers carries the work asked for by Rebuild and Redeploy.
+	triggers chan work
 }
 
 // New returns a Loop over a pipeline (a *pipeline.Runner).
@@ -107,7 +113,34 @@ func New(log *zap.Logger, sink events.Sink, runner Pipeline, syncer Syncer, opts
 	if opts.RetryBackoff <= 0 {
 		opts.RetryBackoff = time.Second
 	}
-	return &Loop{log: log, sink: sink, runner: runner, syncer: syncer, opts: opts}
+	return &Loop{log: log, sink: sink, runner: runner, syncer: syncer, opts: opts, triggers: make(chan work, 8)}
+}
+
+// Rebuild asks for a cycle that builds and deploys the artifact now, even
+// when its content did not change. Safe from any goroutine.
+func (l *Loop) Rebuild(image string) error {
+	known := false
+	for _, a := range l.runner.Config().Build.Artifacts {
+		known = known || a.Image == image
+	}
+	if !known {
+		return fmt.Errorf("no artifact %q in devloop.yaml", image)
+	}
+	return l.trigger(work{rebuild: map[string]bool{image: true}, force: []string{image}, changes: []string{"(rebuild " + image + " asked for)"}})
+}
+
+// Redeploy asks for a cycle that renders, applies and waits now.
+func (l *Loop) Redeploy() error {
+	return l.trigger(work{redeploy: true, changes: []string{"(redeploy asked for)"}})
+}
+
+func (l *Loop) trigger(w work) error {
+	select {
+	case l.triggers <- w:
+		return nil
+	default:
+		return fmt.Errorf("devloop is busy with earlier requests; try again in a moment")
+	}
 }
 
 // work is what a cycle has to do; pending work merges.
@@ -118,6 +151,7 @@ type work struct {
 	redeploy bool
 	syncs    []plan.ArtifactPlan
 	changes  []string
+	force    []string // images to build even if already there
 }
 
 func (w *work) empty() bool {
@@ -139,6 +173,7 @@ func (w *work) merge(o work) {
 	}
 	w.syncs = append(w.syncs, o.syncs...)
 	w.changes = append(w.changes, o.changes...)
+	w.force = append(w.force, o.force...)
 }
 
 // Start is Run: the loop is a component that runs until its context ends.
@@ -230,6 +265,16 @@ func (l *Loop) Run(ctx context.Context) error {
 			if running == nil && l.opts.OnIdle != nil {
 				l.opts.OnIdle()
 			}
+
+		case w := <-l.triggers:
+			for _, img := range w.force {
+				l.runner.ForceRebuild(img)
+			}
+			pending.merge(w)
+			if running != nil {
+				running()
+			}
+			start()
 
 		case <-retry:
 			retry = nil

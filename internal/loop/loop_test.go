@@ -30,6 +30,7 @@ type harness struct {
 	reloaded chan *config.Config
 	watcher  watcherStart // the current watcher
 	done     chan error
+	loop     *Loop
 }
 
 func startLoop(t *testing.T, cfg *config.Config, load func() (*config.Config, error)) *harness {
@@ -50,6 +51,7 @@ func startLoopOver(t *testing.T, p *fakePipeline, load func() (*config.Config, e
 		NewWatcher:   h.w.New,
 		RetryBackoff: 20 * time.Millisecond,
 	})
+	h.loop = l
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.done <- l.Run(ctx) }()
 	t.Cleanup(func() {

@@ -94,7 +94,14 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 		reason = buildcontext.DiffSummary(prev.manifest, sum.Manifest, 5)
 	}
 	ht.Done(fmt.Sprintf("tag %s (%d files, %d read)", tag, sum.Manifest.Len(), sum.FilesRead))
-	if prev.tag == tag {
+	r.mu.Lock()
+	force := prev.force
+	r.state(a.Image).force = false
+	r.mu.Unlock()
+	if force {
+		reason = "rebuild asked for"
+	}
+	if prev.tag == tag && !force {
 		// Same content as what this session already deployed: nothing to do.
 		r.remember(a.Image, tag, prev.ref, sum.Manifest)
 		return false, false, nil
@@ -152,7 +159,7 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 		req.PushRepo = registry + "/" + a.Image
 		built, delivered, err = r.buildPushed(ctx, a, req, registryFromCluster, reason, sum.Manifest)
 	} else {
-		built, delivered, err = r.buildLoaded(ctx, a, req, reason, sum.Manifest)
+		built, delivered, err = r.buildLoaded(ctx, a, req, reason, sum.Manifest, force)
 	}
 	if err == nil && built && len(a.Hooks.After) > 0 {
 		env := r.hookEnv(a.Image, tag, r.Images()[a.Image])
@@ -165,7 +172,7 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 
 // buildLoaded builds into the engine (unless the tag is there already) and
 // delivers into the cluster (unless the cluster has it).
-func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.Request, reason string, m buildcontext.Manifest) (built, delivered bool, err error) {
+func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.Request, reason string, m buildcontext.Manifest, force bool) (built, delivered bool, err error) {
 	base := events.Event{Artifact: a.Image, Image: req.TagRef()}
 	ref := req.TagRef()
 
@@ -173,7 +180,7 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 	if err != nil {
 		r.log.Debug("presence check failed; delivering", zap.Error(err))
 	}
-	if present {
+	if present && !force {
 		skip(r.sink, withPhase(base, events.PhaseBuild), ref+" is already in the cluster ("+r.deliverer.Method()+")")
 		skip(r.sink, withPhase(base, events.PhaseDeliver), "already in the cluster")
 		r.remember(a.Image, req.Tag, ref, m)
@@ -186,7 +193,7 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 		bt.Fail(err)
 		return false, false, err
 	}
-	if inEngine {
+	if inEngine && !force {
 		bt.Skip(ref + " is already in the engine")
 	} else {
 		if _, err := r.builder.Build(ctx, req); err != nil {

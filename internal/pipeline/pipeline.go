@@ -118,6 +118,9 @@ type artifactState struct {
 	hashed  *buildcontext.Result
 	changed map[string]bool // absolute paths changed since hashed
 	rescan  bool
+	// force makes the next build run even if the image is there
+	// (ForceRebuild); the build clears it.
+	force bool
 }
 
 // New connects to the Docker Engine, detects the cluster and how images
@@ -249,6 +252,15 @@ func (r *Runner) SetConfig(cfg *config.Config) {
 	r.cfg = cfg
 	r.kustomized, r.kustomizedPath = nil, ""
 	r.renderGen++
+}
+
+// ForceRebuild makes the next build of image run even when its tag is
+// already built and delivered (the dashboard's rebuild button): the build
+// runs (buildx's cache makes it quick) and the pass redeploys.
+func (r *Runner) ForceRebuild(image string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state(image).force = true
 }
 
 // NoteChanges records paths changed since the last hash (the dev loop's
