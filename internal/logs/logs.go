@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 )
@@ -18,6 +20,11 @@ import (
 type Options struct {
 	// Namespaces to watch; empty means every namespace.
 	Namespaces []string
+	// Fallback are the namespaces watched instead of every namespace when
+	// Namespaces is empty and the user may not list the pods of every
+	// namespace (a user confined to their own); with none, Run then waits
+	// for ctx to end.
+	Fallback []string
 	// Selector of the pods, e.g. devloop's
 	// app.kubernetes.io/managed-by=devloop,devloop.dev/config=NAME.
 	Selector labels.Selector
@@ -51,6 +58,15 @@ func (s *Streamer) Run(ctx context.Context, opts Options, out io.Writer) error {
 	namespaces := opts.Namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{corev1.NamespaceAll}
+		if s.forbiddenEverywhere(ctx, sel) {
+			if len(opts.Fallback) == 0 {
+				s.log.Debug("the pods of every namespace may not be listed, and no namespace to fall back on")
+				<-ctx.Done()
+				return nil
+			}
+			s.log.Info("the pods of every namespace may not be listed: following the app's namespaces", zap.Strings("namespaces", opts.Fallback))
+			namespaces = opts.Fallback
+		}
 	}
 	var wg sync.WaitGroup
 	for _, ns := range namespaces {
@@ -63,4 +79,11 @@ func (s *Streamer) Run(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// forbiddenEverywhere reports whether listing the selected pods of every
+// namespace is refused (one list of at most one pod).
+func (s *Streamer) forbiddenEverywhere(ctx context.Context, sel labels.Selector) bool {
+	_, err := s.client.CoreV1().Pods(corev1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel.String(), Limit: 1})
+	return apierrors.IsForbidden(err)
 }

@@ -45,18 +45,20 @@ func (l *Logs) Start(ctx context.Context) error {
 	defer func() { cur.stop() }()
 	for {
 		st, next := l.feed.Current()
-		var ns []string
+		var ns, fallback []string
 		if !l.allNamespaces {
 			ns = namespacesOf(st.Objects)
+		} else {
+			fallback = namespacesOf(st.Objects) // for a user who may not list every namespace
 		}
-		if cur == nil || st.Config.Metadata.Name != cur.config || !slices.Equal(ns, cur.namespaces) {
+		if cur == nil || st.Config.Metadata.Name != cur.config || !slices.Equal(ns, cur.namespaces) || !slices.Equal(fallback, cur.fallback) {
 			cur.stop()
 			sel, err := labels.Parse(deploy.Selector(st.Config.Metadata.Name))
 			if err != nil {
 				return fmt.Errorf("devloop's label selector: %w", err)
 			}
 			l.log.Debug("streaming logs", zap.String("config", st.Config.Metadata.Name), zap.Strings("namespaces", ns))
-			cur = l.start(ctx, st.Config.Metadata.Name, ns, sel)
+			cur = l.start(ctx, st.Config.Metadata.Name, ns, fallback, sel)
 		}
 		select {
 		case <-ctx.Done():
@@ -75,17 +77,18 @@ func (l *Logs) Start(ctx context.Context) error {
 type stream struct {
 	config     string
 	namespaces []string
+	fallback   []string
 	cancel     context.CancelFunc
 	done       chan struct{} // closed when the run returned, err set
 	err        error
 }
 
-func (l *Logs) start(ctx context.Context, config string, ns []string, sel labels.Selector) *stream {
+func (l *Logs) start(ctx context.Context, config string, ns, fallback []string, sel labels.Selector) *stream {
 	sctx, cancel := context.WithCancel(ctx)
-	s := &stream{config: config, namespaces: ns, cancel: cancel, done: make(chan struct{})}
+	s := &stream{config: config, namespaces: ns, fallback: fallback, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		s.err = l.stream.Run(sctx, logs.Options{Namespaces: ns, Selector: sel}, l.out)
+		s.err = l.stream.Run(sctx, logs.Options{Namespaces: ns, Fallback: fallback, Selector: sel}, l.out)
 	}()
 	return s
 }
