@@ -90,6 +90,8 @@ type Command struct {
 	// Stderr, when set, also receives what the process writes on stderr
 	// (the Proc keeps all of it either way).
 	Stderr io.Writer
+	// Env adds NAME=value variables to the test's environment (later win).
+	Env []string
 }
 
 // Proc is a running (or ended) devloop whose events are recorded.
@@ -116,6 +118,9 @@ type Proc struct {
 func Launch(c Command) (*Proc, error) {
 	cmd := exec.Command(c.Binary, c.Args...)
 	cmd.Dir = c.Dir
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Proc{cmd: cmd, notify: make(chan struct{}), done: make(chan struct{})}
 	cmd.Stderr = &p.stderr
