@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/dashboard"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/loop"
 	"github.com/devloop-dev/devloop/internal/pipeline"
@@ -18,6 +21,8 @@ type devOptions struct {
 	g *globalOptions
 	buildDeployFlags
 	NoLogs      bool
+	NoUI        bool
+	UIPort      int
 	Cleanup     bool
 	CleanupData bool
 	QuietPeriod time.Duration
@@ -37,6 +42,11 @@ change reloads it. A newer change cancels the build in flight.
 Logs of every pod devloop applied are streamed with pod/container prefixes, and the
 portForward entries are served on 127.0.0.1 and follow the newest Ready pod.
 
+A dashboard is served on 127.0.0.1 (--ui-port, default 7357 or a free port; --no-ui turns
+it off): resources and their status, the cycle in flight and the phases of the last
+cycles, the last build's output, every pod's logs, the port-forwards, and buttons that
+rebuild an artifact or redeploy. Its address is the "ui" event.
+
 Ctrl-C deletes what devloop applied except PersistentVolumeClaims (the data survives);
 --cleanup=false keeps everything, --cleanup-data deletes the claims too. A second Ctrl-C
 exits at once.`,
@@ -51,6 +61,8 @@ exits at once.`,
 	o.register(cmd, "platforms to build for (default: devloop.yaml, else the cluster's nodes)", "buildx builder to use")
 	f := cmd.Flags()
 	f.BoolVar(&o.NoLogs, "no-logs", false, "do not stream the pods' logs")
+	f.BoolVar(&o.NoUI, "no-ui", false, "do not serve the dashboard")
+	f.IntVar(&o.UIPort, "ui-port", 0, fmt.Sprintf("port of the dashboard on 127.0.0.1 (default %d, or a free one when taken)", dashboard.DefaultPort))
 	f.BoolVar(&o.Cleanup, "cleanup", true, "on exit, delete what devloop applied (PersistentVolumeClaims are kept)")
 	f.BoolVar(&o.CleanupData, "cleanup-data", false, "on exit, delete PersistentVolumeClaims too")
 	f.DurationVar(&o.QuietPeriod, "quiet-period", 0, "debounce of file events (default: dev.quietPeriod, 50ms)")
@@ -86,6 +98,17 @@ func runDev(ctx context.Context, o *devOptions) error {
 	if err != nil {
 		return err
 	}
+	var dash *dashboard.Server
+	if !o.NoUI {
+		dash = dashboard.New(g.log.Named("dashboard"), dashboard.Options{Port: o.UIPort})
+		url, err := dash.Listen()
+		if err != nil {
+			return usageErrorf("%w", err)
+		}
+		out.sink = events.Tee{out.sink, dash}
+		out.sink.Emit(events.Event{Time: time.Now(), Phase: events.PhaseUI, Status: events.StatusDone, URL: url,
+			Message: "dashboard on " + url + " (--no-ui turns it off)"})
+	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true, Cluster: cluster,
@@ -99,9 +122,16 @@ func runDev(ctx context.Context, o *devOptions) error {
 	if out.text != nil {
 		summary = out.text
 	}
+	logOut := g.logOutput()
+	if dash != nil {
+		logOut = io.MultiWriter(logOut, dash.LogWriter())
+		if o.NoLogs {
+			logOut = dash.LogWriter() // the page still shows them
+		}
+	}
 	err = session.Dev(ctx, g.log, session.DevOptions{
 		Sink: out.sink, Summary: summary, Kube: kc, Runner: r, Load: load,
-		Logs: !o.NoLogs, LogOutput: g.logOutput(),
+		Logs: !o.NoLogs || dash != nil, LogOutput: logOut, Dashboard: dash,
 	})
 
 	// Ctrl-C: a second one exits at once from here on.

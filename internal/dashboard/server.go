@@ -69,6 +69,8 @@ type Server struct {
 	feed *feed
 
 	mu        sync.Mutex
+	trigger   Trigger
+	lister    ResourceLister
 	artifacts []string
 	ln        net.Listener
 	url       string
@@ -84,7 +86,22 @@ func New(log *zap.Logger, opts Options) *Server {
 	if opts.LogLines <= 0 {
 		opts.LogLines = 10000
 	}
-	return &Server{log: log, opts: opts, feed: newFeed(map[string]int{"event": opts.Events, "log": opts.LogLines})}
+	return &Server{log: log, opts: opts, trigger: opts.Trigger, lister: opts.Resources,
+		feed: newFeed(map[string]int{"event": opts.Events, "log": opts.LogLines})}
+}
+
+// SetTrigger sets what the buttons ask (the dev loop, once it exists).
+func (s *Server) SetTrigger(t Trigger) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.trigger = t
+}
+
+// SetResources sets what the table lists (again after a reload).
+func (s *Server) SetResources(r ResourceLister) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lister = r
 }
 
 // Listen binds 127.0.0.1 on the configured port, or on a free one when that
@@ -226,10 +243,13 @@ func (s *Server) resources(w http.ResponseWriter, r *http.Request) {
 		Resources []Resource `json:"resources"`
 		Error     string     `json:"error,omitempty"`
 	}{Resources: []Resource{}}
-	if s.opts.Resources != nil {
+	s.mu.Lock()
+	lister := s.lister
+	s.mu.Unlock()
+	if lister != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		res, err := s.opts.Resources.Resources(ctx)
+		res, err := lister.Resources(ctx)
 		if err != nil {
 			out.Error = "reading the resources: " + err.Error()
 		} else {
@@ -242,8 +262,9 @@ func (s *Server) resources(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listArtifacts(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	names := append([]string{}, s.artifacts...)
+	triggers := s.trigger != nil
 	s.mu.Unlock()
-	writeJSON(w, map[string]any{"artifacts": names, "triggers": s.opts.Trigger != nil})
+	writeJSON(w, map[string]any{"artifacts": names, "triggers": triggers})
 }
 
 func (s *Server) rebuild(w http.ResponseWriter, r *http.Request) {
@@ -258,19 +279,22 @@ func (s *Server) rebuild(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no artifact %q in devloop.yaml", artifact), http.StatusBadRequest)
 		return
 	}
-	s.trigger(w, func(t Trigger) error { return t.Rebuild(artifact) })
+	s.ask(w, func(t Trigger) error { return t.Rebuild(artifact) })
 }
 
 func (s *Server) redeploy(w http.ResponseWriter, _ *http.Request) {
-	s.trigger(w, func(t Trigger) error { return t.Redeploy() })
+	s.ask(w, func(t Trigger) error { return t.Redeploy() })
 }
 
-func (s *Server) trigger(w http.ResponseWriter, f func(Trigger) error) {
-	if s.opts.Trigger == nil {
+func (s *Server) ask(w http.ResponseWriter, f func(Trigger) error) {
+	s.mu.Lock()
+	t := s.trigger
+	s.mu.Unlock()
+	if t == nil {
 		http.Error(w, "this devloop has no triggers", http.StatusNotImplemented)
 		return
 	}
-	if err := f(s.opts.Trigger); err != nil {
+	if err := f(t); err != nil {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}

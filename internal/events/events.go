@@ -19,6 +19,7 @@ const (
 	PhaseStatus      = "status"
 	PhaseSync        = "sync"
 	PhaseHook        = "hook"
+	PhaseUI          = "ui"
 	PhasePortForward = "portforward"
 	PhaseCycle       = "cycle"
 	PhaseCleanup     = "cleanup"
@@ -55,6 +56,17 @@ type Event struct {
 // Sink receives events. Implementations are safe for concurrent use.
 type Sink interface {
 	Emit(Event)
+}
+
+// Tee sends every event to each sink in turn (the output and the
+// dashboard).
+type Tee []Sink
+
+// Emit implements Sink.
+func (t Tee) Emit(e Event) {
+	for _, s := range t {
+		s.Emit(e)
+	}
 }
 
 // Timer measures one phase and emits its start and end.

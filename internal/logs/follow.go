@@ -51,9 +51,12 @@ func (f *follower) run(ctx context.Context) {
 			continue
 		}
 		if cs.ContainerID != id {
-			id, seen = cs.ContainerID, dedup{} // a new instance starts fresh
+			// A new instance starts fresh, or after what an earlier Run of
+			// the same Streamer printed of it (a restarted stream).
+			id, seen = cs.ContainerID, dedup{last: f.s.printed(cs.ContainerID)}
 		}
 		n, err := f.stream(ctx, &seen)
+		f.s.remember(id, seen.last)
 		if ctx.Err() != nil {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +38,34 @@ type Options struct {
 type Streamer struct {
 	client kubernetes.Interface
 	log    *zap.Logger
+
+	// last is the time of the last line printed of each container
+	// instance (by container ID), across Runs: a stream restarted for a
+	// reload never prints a line twice.
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// printed is the time of the last line printed of a container instance.
+func (s *Streamer) printed(containerID string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[containerID]
+}
+
+// remember records the last line printed of a container instance.
+func (s *Streamer) remember(containerID string, t time.Time) {
+	if containerID == "" || t.IsZero() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		s.last = map[string]time.Time{}
+	}
+	if t.After(s.last[containerID]) {
+		s.last[containerID] = t
+	}
 }
 
 // New returns a Streamer that reads logs through client and reports its own

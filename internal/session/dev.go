@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/dashboard"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/livesync"
@@ -30,6 +31,9 @@ type DevOptions struct {
 	// Logs streams the pods' logs to LogOutput.
 	Logs      bool
 	LogOutput io.Writer
+	// Dashboard, when set (listening already), is served and its buttons
+	// drive the loop.
+	Dashboard *dashboard.Server
 }
 
 // Dev runs `devloop dev` until ctx ends: the loop, the port-forwards and,
@@ -50,6 +54,10 @@ func Dev(ctx context.Context, log *zap.Logger, o DevOptions) error {
 		OnIdle: debug.FreeOSMemory,
 	})
 	components := []Runnable{l, fw}
+	if o.Dashboard != nil {
+		o.Dashboard.SetTrigger(l)
+		components = append(components, NewDashboard(o.Dashboard, feed, o.Kube))
+	}
 	if o.Logs {
 		components = append(components, NewLogs(o.Kube.Clientset, log.Named("logs"), feed, o.LogOutput, true))
 	}

@@ -209,8 +209,18 @@ async function loadArtifacts() {
 
 // ---- start ----------------------------------------------------------------
 
+// reset forgets what the page was shown: every (re)connection starts with
+// the server's whole backlog, so nothing is shown twice.
+function reset() {
+  state.cycles = []; state.current = null; state.errors.clear(); state.forwards.clear();
+  state.logs = []; state.pods.clear();
+  $("logpod").replaceChildren(el("option", { value: "", text: "every pod" }));
+  renderChart(); renderErrors(); renderForwards(); scheduleLogs();
+}
+
 function connect() {
   const src = new EventSource("/api/stream");
+  src.onopen = reset;
   src.addEventListener("event", (m) => onEvent(JSON.parse(m.data)));
   src.addEventListener("log", (m) => onLog(JSON.parse(m.data)));
   src.addEventListener("ready", () => { $("conn").textContent = "live"; $("conn").className = "badge live"; loadArtifacts(); loadResources(); });
