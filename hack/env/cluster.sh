@@ -174,6 +174,10 @@ _kc_control_plane_up() {
 		--quota-backend-bytes 4294967296 --auto-compaction-retention 1h
 	_kc_await etcd "etcd health" 60 sh -c 'curl -fsS http://127.0.0.1:2379/health | grep -q "\"health\":\"true\""'
 
+	# An API server started before the audit log was configured is restarted.
+	if running kube-apiserver && ! tr '\0' ' ' <"/proc/$(cat "$RUN/kube-apiserver.pid")/cmdline" | grep -q -- '--audit-log-path'; then
+		stop_daemon kube-apiserver 20
+	fi
 	_kc_start kube-apiserver \
 		--bind-address=127.0.0.1 --secure-port=6443 \
 		--etcd-servers=http://127.0.0.1:2379 \
@@ -190,7 +194,9 @@ _kc_control_plane_up() {
 		--service-cluster-ip-range="$SERVICE_CIDR" \
 		--authorization-mode=Node,RBAC \
 		--enable-admission-plugins=NodeRestriction \
-		--allow-privileged=true --profiling=false
+		--allow-privileged=true --profiling=false \
+		--audit-policy-file="$KC_CONF/audit-policy.yaml" --audit-log-path="$LOGS/audit.log" \
+		--audit-log-format=json --audit-log-maxsize=200 --audit-log-maxbackup=1
 	_kc_await kube-apiserver "kube-apiserver /readyz" 120 \
 		sh -c "curl -fsS --cacert '$KC_PKI/ca.crt' https://127.0.0.1:6443/readyz | grep -qx ok"
 

@@ -16,6 +16,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// UserAgent is the user agent of devloop's requests to the API server.
+const UserAgent = "devloop/v1 (+https://github.com/devloop-dev/devloop)"
+
 // Client bundles the clients for one kube context.
 type Client struct {
 	Context   string // the kube context in use
@@ -88,6 +91,9 @@ func New(contextOverride string) (*Client, error) {
 	// devloop issues bursts of small requests (apply, status polls, watches).
 	cfg.QPS = 100
 	cfg.Burst = 200
+	// One name in the API server's audit log and request metrics, whatever
+	// the binary is called.
+	cfg.UserAgent = UserAgent
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kube client: %w", err)

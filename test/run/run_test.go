@@ -44,7 +44,12 @@ func TestRun(t *testing.T) {
 		fn   func(t *testing.T)
 	}{
 		{"first run deploys everything ready", func(t *testing.T) {
+			since := time.Now()
 			_, evs := run(t, 0)
+			// The audit log counts devloop's writes: here, the objects it created.
+			if w := env.APIWrites(t, since, time.Now(), "devloop/", name); len(w) < 7 {
+				t.Errorf("the API server's audit log shows %d writes by devloop on the first run, want the 7 objects at least", len(w))
+			}
 			if len(filter(evs, "status", "done")) != 1 || len(filter(evs, "run", "done")) != 1 {
 				t.Fatalf("want status done and run done events:%s", dump(evs))
 			}
@@ -62,7 +67,12 @@ func TestRun(t *testing.T) {
 			}
 		}},
 		{"nothing changed: no build, no deliver, no write", func(t *testing.T) {
+			since := time.Now()
 			r, evs := run(t, 0)
+			// Counted by the API server, not by devloop.
+			if w := env.APIWrites(t, since, time.Now(), "devloop/", name); len(w) != 0 {
+				t.Errorf("the API server's audit log shows %d writes by devloop on an unchanged run, want 0: first %s %s", len(w), w[0].Verb, w[0].URI)
+			}
 			for a, s := range buildStatus(evs) {
 				if s != "skipped" {
 					t.Errorf("build of %s: %s, want skipped", a, s)

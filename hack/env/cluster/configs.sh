@@ -133,6 +133,18 @@ EOT
 }
 EOT
 
+	# The API server's audit log records every write (metadata only), so that
+	# tests count devloop's writes from outside devloop (by user agent).
+	cat >"$KC_CONF/audit-policy.yaml" <<EOT
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+EOT
+
 	cat >"$KC_CONF/storage.yaml" <<EOT
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
