@@ -60,7 +60,8 @@ func (b *Bench) noopEdits(ctx context.Context, f *notesFixture, p *Proc) error {
 			net     = b.res.add(sc, c.name+": decided − quiet period", "ms", le(20, "≤ 20ms"))
 			silent  = b.res.add(sc, c.name+": no event (filtered by the watcher)", "count", nil)
 			builds  = b.res.add(sc, c.name+": builds", "count", le(0, "0"))
-			writesM = b.res.add(sc, c.name+": API writes", "count", le(0, "0"))
+			writesM = b.res.add(sc, c.name+": API writes (devloop's events)", "count", le(0, "0"))
+			audited = b.res.add(sc, c.name+": API writes (the API server's audit log)", "count", le(0, "0"))
 		)
 		for i := 0; i < n; i++ {
 			from := p.Len()
@@ -86,6 +87,9 @@ func (b *Bench) noopEdits(ctx context.Context, f *notesFixture, p *Proc) error {
 			}
 			builds.Samples = append(builds.Samples, float64(countStatus(evs, "build", "done")))
 			writesM.Samples = append(writesM.Samples, float64(writes(evs)))
+			if n := auditWrites(save, f.ns); n >= 0 {
+				audited.Samples = append(audited.Samples, float64(n))
+			}
 			raw = append(raw, s)
 		}
 	}
