@@ -475,13 +475,14 @@ func TestDev(t *testing.T) {
 			s.fatalf("kubectl get in %s: %v\n%s", s.name, err, out)
 		}
 		for _, o := range strings.Fields(out) {
-			if o != "configmap/kube-root-ca.crt" {
+			if o != "configmap/kube-root-ca.crt" && o != "configmap/devloop-inventory-"+s.name {
 				s.fatalf("left in namespace %s after cleanup: %s", s.name, out)
 			}
 		}
-		// The inventory stays, naming only what was kept, so that a later
-		// delete --data can delete the namespace devloop created.
-		inv, err := s.kubectl(time.Minute, "get", "configmap", "-n", "default", "devloop-inventory-"+s.name, "-o", "jsonpath={.data.inventory}")
+		// The inventory stays in the app's namespace, naming only what was
+		// kept, so that a later delete --data can delete the namespace
+		// devloop created.
+		inv, err := s.kubectl(time.Minute, "get", "configmap", "-n", s.name, "devloop-inventory-"+s.name, "-o", "jsonpath={.data.inventory}")
 		if err != nil || !strings.Contains(inv, `"createdNamespaces":["`+s.name+`"]`) || !strings.Contains(inv, "data-notes-store-0") || strings.Contains(inv, "notes-web") {
 			s.fatalf("after cleanup the inventory should list only the kept claim and namespace; got %q (err %v)", inv, err)
 		}
