@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -29,6 +30,15 @@ type Target struct {
 	// Image is the repository name; containers whose image repository
 	// equals it are synced.
 	Image string
+	// After are commands run in each container once its files are synced
+	// (devloop.yaml's sync hooks), in order; a failing one fails the sync.
+	After []Command
+}
+
+// Command is a command run in a container after a sync.
+type Command struct {
+	Args    []string
+	Timeout time.Duration
 }
 
 // File is one change to sync.
@@ -118,7 +128,10 @@ func (s *Syncer) Sync(ctx context.Context, target Target, files []File) (Result,
 			mu.Lock()
 			bytes += n
 			mu.Unlock()
-			return err
+			if err != nil {
+				return err
+			}
+			return s.after(gctx, c, target.After)
 		})
 	}
 	err = g.Wait()
@@ -173,4 +186,17 @@ func normalize(repo string) string {
 	repo = strings.TrimPrefix(repo, "docker.io/")
 	repo = strings.TrimPrefix(repo, "index.docker.io/")
 	return strings.TrimPrefix(repo, "library/")
+}
+
+// after runs the sync hooks in one container.
+func (s *Syncer) after(ctx context.Context, c container, cmds []Command) error {
+	for _, cmd := range cmds {
+		cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
+		stderr, err := s.exec.Exec(cctx, c.ns, c.pod, c.name, cmd.Args, nil)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("after-sync hook %q in %s/%s: %w%s", strings.Join(cmd.Args, " "), c.pod, c.name, err, detail(stderr))
+		}
+	}
+	return nil
 }

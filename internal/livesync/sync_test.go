@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -156,5 +157,35 @@ func TestSyncRejectsRelativeDest(t *testing.T) {
 	s := &Syncer{client: fake.NewSimpleClientset(), exec: &fakeExec{}, log: zap.NewNop(), parallel: 1}
 	if _, err := s.Sync(context.Background(), Target{Namespace: "ns", Image: "x"}, []File{{Local: "/a", Dest: "rel"}}); err == nil {
 		t.Fatal("a relative destination must fail")
+	}
+}
+
+func TestSyncRunsTheAfterHooksInEachContainerAfterItsFiles(t *testing.T) {
+	dir := t.TempDir()
+	local := filepath.Join(dir, "app.conf")
+	if err := os.WriteFile(local, []byte("x=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p1 := runningPod("p1", map[string]string{"app": "reg/app:1"})
+	ex := &fakeExec{}
+	s := &Syncer{client: fake.NewSimpleClientset(&p1), exec: ex, log: zap.NewNop(), parallel: 4}
+	_, err := s.Sync(context.Background(), Target{Namespace: "ns", Image: "reg/app",
+		After: []Command{{Args: []string{"kill", "-HUP", "1"}, Timeout: time.Second}, {Args: []string{"touch", "/tmp/reloaded"}, Timeout: time.Second}}},
+		[]File{{Local: local, Dest: "/etc/app/app.conf"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for _, c := range ex.calls {
+		cmds = append(cmds, strings.Join(c.cmd, " "))
+	}
+	if strings.Join(cmds, "; ") != "tar xf - -C /; kill -HUP 1; touch /tmp/reloaded" {
+		t.Fatalf("commands %v", cmds)
+	}
+	ex.err = errors.New("exit 3")
+	ex.stderr = "no such process"
+	if _, err := s.Sync(context.Background(), Target{Namespace: "ns", Image: "reg/app", After: []Command{{Args: []string{"kill", "-HUP", "1"}, Timeout: time.Second}}},
+		[]File{{Local: local, Dest: "/etc/app/app.conf"}}); err == nil {
+		t.Fatal("a failing copy or hook must fail the sync")
 	}
 }

@@ -174,7 +174,8 @@ func (l *Loop) sync(ctx context.Context, a plan.ArtifactPlan) error {
 		files = append(files, livesync.File{Dest: d, Delete: true})
 	}
 	t := events.Start(l.sink, events.Event{Phase: events.PhaseSync, Artifact: a.Image})
-	r, err := l.syncer.Sync(ctx, livesync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image}, files)
+	target := livesync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image, After: syncHooks(cfg, a)}
+	r, err := l.syncer.Sync(ctx, target, files)
 	if err != nil {
 		t.Fail(err)
 		return fmt.Errorf("syncing %s: %w", a.Image, err)
@@ -254,6 +255,30 @@ func relPaths(base string, cs watch.ChangeSet) []string {
 	sort.Strings(out)
 	if len(out) > 20 {
 		out = append(out[:20], fmt.Sprintf("(+%d more)", len(out)-20))
+	}
+	return out
+}
+
+// syncHooks are the after-sync hooks of the sync rules that matched the
+// artifact's changed paths, in rule order.
+func syncHooks(cfg *config.Config, a plan.ArtifactPlan) []livesync.Command {
+	var out []livesync.Command
+	for _, art := range cfg.Build.Artifacts {
+		if art.Image != a.Image {
+			continue
+		}
+		for _, r := range art.Sync {
+			matched := false
+			for _, rel := range a.Changed {
+				matched = matched || r.Match(rel)
+			}
+			if !matched {
+				continue
+			}
+			for _, h := range r.Hooks.After {
+				out = append(out, livesync.Command{Args: h.Command, Timeout: h.Timeout})
+			}
+		}
 	}
 	return out
 }
