@@ -82,7 +82,7 @@ func TestDashboardInChromium(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bctx, timeout)
 		defer cancel()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, bctx, filepath.Join(artifacts, "failed.png"))
+			shot(bctx, t, filepath.Join(artifacts, "failed.png"))
 			t.Fatalf("%s: %v\ndevloop:\n%s", what, err, p.Tail(30))
 		}
 	}
@@ -106,7 +106,7 @@ func TestDashboardInChromium(t *testing.T) {
 	run("the resources are shown Ready", time.Minute,
 		js(`[...document.querySelectorAll('#resources tr[data-kind="Deployment"][data-name="notes-web"] td')].some(td => td.textContent === "Current")`),
 		js(`[...document.querySelectorAll('#resources tr[data-kind="StatefulSet"][data-name="notes-store"] td')].some(td => td.textContent === "1/1")`))
-	shot(t, bctx, filepath.Join(artifacts, "ready.png"))
+	shot(bctx, t, filepath.Join(artifacts, "ready.png"))
 
 	var lastCycle int
 	eval("the newest cycle in the chart", `Math.max(0, ...[...document.querySelectorAll("#chart .row")].map(r => +r.dataset.cycle))`, &lastCycle)
@@ -131,7 +131,7 @@ func TestDashboardInChromium(t *testing.T) {
 	if len(dupes) > 0 {
 		t.Errorf("log lines shown twice: %v", dupes)
 	}
-	shot(t, bctx, filepath.Join(artifacts, "cycle-and-logs.png"))
+	shot(bctx, t, filepath.Join(artifacts, "cycle-and-logs.png"))
 
 	from := p.Len()
 	run("click rebuild notes-web", 20*time.Second,
@@ -174,7 +174,7 @@ fetch(%q, {method: "POST", mode: "no-cors"}).finally(() => document.body.dataset
 	}
 }
 
-func shot(t *testing.T, ctx context.Context, path string) {
+func shot(ctx context.Context, t *testing.T, path string) {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
