@@ -44,7 +44,7 @@ go test -race -count=1 -timeout 50m ./...
 ENGINE20_SUITE=(
 	"./internal/build TestEnvBuild"
 	"./internal/deliver TestEnvContainerdImport|TestEnvRegistryPush|TestEnvSharedEngine|TestEnvK3s"
-	"./internal/sync ./internal/livesync TestEnvSync"
+	"./internal/livesync TestEnvSync"
 	"./test/run TestSharedEngineBuild"
 )
 section "focused suite on Docker Engine 20.10 ($DEVLOOP_DOCKER_HOST_20)"

@@ -236,3 +236,14 @@ builder_up() {
 		docker buildx use default >>"$log" 2>&1 || die "docker buildx use default" "$log"
 	fi
 }
+
+# default_engine_down / default_engine_up stop and start the default engine
+# (lib.sh: DEFAULT_ENGINE) alone: the fault tests restart it under devloop.
+# engine26.sh must be sourced too.
+default_engine_down() {
+	if [ "$DEFAULT_ENGINE" = 26 ]; then engine26_down; else dockerd_down; fi
+}
+
+default_engine_up() {
+	if [ "$DEFAULT_ENGINE" = 26 ]; then engine26_up; else dockerd_up; fi
+}

@@ -21,14 +21,14 @@ func TestDockerRestartDuringBuild(t *testing.T) {
 	devproc.Replace(t, filepath.Join(dir, "web", "Dockerfile"), `(?m)^(COPY \. \.)$`, "${1}\nRUN sleep 12")
 	p, next := startDev(t, dir, url, version(t, dir))
 
-	restoreOnCleanup(t, startDockerd, "docker.sh")
+	restoreOnCleanup(t, startDockerd, "docker.sh", "engine26.sh")
 	devproc.SetVersion(t, dir, fmt.Sprintf("v-docker-%d", time.Now().UnixNano()))
 	_, next = p.Next(t, next, 2*time.Minute, "the web build to start", func(e devproc.Event) bool {
 		return e.Is("build", "start")
 	})
 	time.Sleep(2 * time.Second) // buildx is talking to the engine now
 	stopAt := time.Now()
-	mustEnvShell(t, 2*time.Minute, stopDockerd, "docker.sh")
+	mustEnvShell(t, 2*time.Minute, stopDockerd, "docker.sh", "engine26.sh")
 	t.Logf("Docker Engine stopped in %s", time.Since(stopAt).Round(time.Millisecond))
 
 	failed, next := p.Next(t, next, 90*time.Second, "the cycle to fail", func(e devproc.Event) bool {
@@ -50,7 +50,7 @@ func TestDockerRestartDuringBuild(t *testing.T) {
 	}
 
 	restartAt := time.Now()
-	mustEnvShell(t, 3*time.Minute, startDockerd, "docker.sh")
+	mustEnvShell(t, 3*time.Minute, startDockerd, "docker.sh", "engine26.sh")
 	t.Logf("Docker Engine answering again after %s", time.Since(restartAt).Round(time.Millisecond))
 	if p.Exited() {
 		t.Fatalf("devloop exited after the Docker Engine restart\n%s", p.Tail(40))

@@ -62,8 +62,8 @@ func mustEnvShell(t *testing.T, timeout time.Duration, script string, sources ..
 const (
 	stopAPIServer  = "stop_daemon kube-apiserver 20"
 	startAPIServer = "_kc_control_plane_up"
-	stopDockerd    = "dockerd_down"
-	startDockerd   = "dockerd_up"
+	stopDockerd    = "default_engine_down"
+	startDockerd   = "default_engine_up"
 )
 
 // restoreOnCleanup makes sure the daemon runs again when the test ends,
