@@ -123,3 +123,22 @@ func TestNewPicksPath(t *testing.T) {
 		}
 	}
 }
+
+// The containerd image store (Engine 26) reports small layers only as
+// Pushed, and the digest in a status line rather than in aux.
+func TestParsePushContainerdStore(t *testing.T) {
+	stream := `{"status":"The push refers to repository [127.0.0.1:5000/x]"}
+{"status":"Preparing","id":"0123456789ab"}
+{"status":"Pushed","id":"0123456789ab"}
+{"status":"Layer already exists","id":"ba9876543210"}
+{"status":"v2: digest: sha256:` + strings.Repeat("c", 64) + ` size: 856"}
+`
+	res, err := parsePush(strings.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.digest != "sha256:"+strings.Repeat("c", 64) || res.pushed != 1 || res.existed != 1 ||
+		res.bytes != 0 || len(res.unmeasured) != 1 || res.unmeasured[0] != "0123456789ab" {
+		t.Fatalf("%+v", res)
+	}
+}

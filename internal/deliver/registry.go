@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -111,7 +112,22 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 		return rep, fmt.Errorf("pushing %s: %w", push, err)
 	}
 	if res.digest == "" {
-		return rep, fmt.Errorf("pushing %s: the engine reported no digest", push)
+		// The containerd image store (Engine 26+) may report the digest
+		// only in a status line, or not at all: ask the registry.
+		digest, ok, err := build.ExistsInRegistry(ctx, push)
+		if err != nil || !ok {
+			return rep, fmt.Errorf("pushing %s: the engine reported no digest and the registry has no manifest for it (%v)", push, err)
+		}
+		res.digest = digest
+	}
+	if len(res.unmeasured) > 0 {
+		sizes, err := layerSizes(ctx, push)
+		if err != nil {
+			r.log.Debug("layer sizes unknown", zap.Error(err))
+		}
+		for _, id := range res.unmeasured {
+			res.bytes += sizes[id]
+		}
 	}
 	rep.Ref, rep.Bytes, rep.Duration = r.clusterRef(push, res.digest), res.bytes, time.Since(start)
 	rep.Message = fmt.Sprintf("pushed %s: %d layer(s) sent, %d already there", push, res.pushed, res.existed)
@@ -140,10 +156,16 @@ type pushMessage struct {
 	Aux          *json.RawMessage `json:"aux"`
 }
 
+// statusDigest is the digest in a push's last status line,
+// "TAG: digest: sha256:… size: N".
+var statusDigest = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
+
 type pushResult struct {
 	digest          string
 	bytes           int64
 	pushed, existed int
+	// unmeasured are the short IDs of layers pushed without progress.
+	unmeasured []string
 }
 
 // parsePush reads the engine's push progress stream: the bytes of layers
@@ -171,9 +193,16 @@ func parsePush(r io.Reader) (pushResult, error) {
 			current[m.ID] = max(current[m.ID], m.Progress.Current)
 		case m.Status == "Pushed":
 			res.pushed++
-			res.bytes += current[m.ID]
+			if n, ok := current[m.ID]; ok {
+				res.bytes += n
+			} else {
+				res.unmeasured = append(res.unmeasured, m.ID)
+			}
 		case m.Status == "Layer already exists" || strings.HasPrefix(m.Status, "Mounted from"):
 			res.existed++
+		}
+		if d := statusDigest.FindStringSubmatch(m.Status); d != nil && res.digest == "" {
+			res.digest = d[1]
 		}
 		if m.Aux != nil {
 			var aux struct{ Digest string }

@@ -1,0 +1,69 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/devloop-dev/devloop/internal/build"
+)
+
+// layerSizes maps the short IDs the engine's push progress uses (the first
+// 12 hex digits of a layer's digest) to the layers' sizes in the pushed
+// manifest (every child manifest of an index): the bytes of a layer that
+// was pushed without progress lines (the containerd image store reports
+// small layers only as "Pushed").
+func layerSizes(ctx context.Context, ref string) (map[string]int64, error) {
+	r, err := name.ParseReference(ref, build.RegistryOptions(ref)...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ref, err)
+	}
+	desc, err := remote.Get(r, remote.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of %s: %w", ref, err)
+	}
+	out := map[string]int64{}
+	addImage := func(img v1.Image) error {
+		m, err := img.Manifest()
+		if err != nil {
+			return err
+		}
+		for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if len(l.Digest.Hex) >= 12 {
+				out[l.Digest.Hex[:12]] = l.Size
+			}
+		}
+		return nil
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		for _, child := range im.Manifests {
+			if !child.MediaType.IsImage() {
+				continue
+			}
+			img, err := idx.Image(child.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if err := addImage(img); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	return out, addImage(img)
+}
