@@ -228,7 +228,7 @@ func (b *Bench) kindLoad(ctx context.Context, evs []Event, rep int) (float64, er
 // kindRegistrySize is the size of the blobs in kind's local registry, read
 // in its container (0 when it cannot be read).
 func (b *Bench) kindRegistrySize(ctx context.Context) int64 {
-	_, out, err := b.cmd(ctx, "", "docker", "exec", "kind-registry", "du", "-sb", "/var/lib/registry/docker/registry/v2/blobs")
+	_, out, err := b.cmd(ctx, "", "docker", "exec", "kind-registry", "sh", "-c", "du -sb /var/lib/registry/docker/registry/v2/blobs 2>/dev/null || echo 0")
 	if err != nil {
 		return 0
 	}
