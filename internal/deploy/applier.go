@@ -113,9 +113,6 @@ func NewApplierForConfig(cfg *rest.Config, log *zap.Logger, opts ApplierOptions)
 	return NewApplier(dyn, disc, mapper, log, opts), nil
 }
 
-// Mapper returns the Applier's RESTMapper (for ScopeFromMapper and status).
-func (a *Applier) Mapper() meta.ResettableRESTMapper { return a.mapper }
-
 // mapping resolves a GVK, refreshing discovery once when the kind is unknown
 // (a CRD applied a moment ago).
 func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {

@@ -105,21 +105,3 @@ func rewriteImages(u *unstructured.Unstructured, images map[string]string) int {
 	}
 	return n
 }
-
-// ContainerImages lists the images of every container of u's pod specs.
-func ContainerImages(u *unstructured.Unstructured) []string {
-	var out []string
-	for _, p := range podSpecPaths(u) {
-		for _, f := range containerFields {
-			list, _, _ := unstructured.NestedSlice(u.Object, append(append([]string{}, p...), f)...)
-			for _, c := range list {
-				if cm, ok := c.(map[string]interface{}); ok {
-					if img, ok := cm["image"].(string); ok {
-						out = append(out, img)
-					}
-				}
-			}
-		}
-	}
-	return out
-}

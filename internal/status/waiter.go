@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -240,12 +239,6 @@ func (w *Waiter) check(ctx context.Context, t target, snap *snapshot, st *waitSt
 		return s, rerr
 	}
 	return s, nil
-}
-
-// IsRolloutError reports whether err is (or wraps) a *RolloutError.
-func IsRolloutError(err error) bool {
-	var re *RolloutError
-	return errors.As(err, &re)
 }
 
 // podOwners are the kinds whose readiness is checked again on their pods.
