@@ -26,7 +26,7 @@ DOCKER26_SOCK=$RUN/docker26.sock
 # of `make -s env`, the engine env-up builds in and creates the kind cluster
 # in, and the one make test runs the whole suite on (the other one gets the
 # focused suite, hack/test.sh). Flipping it (20 or 26) is this one line.
-DEFAULT_ENGINE=20
+DEFAULT_ENGINE=26
 case $DEFAULT_ENGINE in
 20) DOCKER_SOCK=$DOCKER20_SOCK ;;
 26) DOCKER_SOCK=$DOCKER26_SOCK ;;
