@@ -69,8 +69,20 @@ $(GOLANGCI_LINT):
 	mv $(BIN)/.golangci-$(GOLANGCI_LINT_VERSION)/golangci-lint $@
 	rmdir $(BIN)/.golangci-$(GOLANGCI_LINT_VERSION)
 
+# deadcode (golang.org/x/tools), pinned: exported functions no main and no
+# test reaches, which the unused linter cannot see.
+DEADCODE_VERSION := v0.52.0
+DEADCODE         := $(BIN)/deadcode-$(DEADCODE_VERSION)
+
+$(DEADCODE):
+	@mkdir -p $(BIN)
+	GOBIN=$(abspath $(BIN))/.deadcode-$(DEADCODE_VERSION) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+	mv $(BIN)/.deadcode-$(DEADCODE_VERSION)/deadcode $@
+	rmdir $(BIN)/.deadcode-$(DEADCODE_VERSION)
+
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml: errcheck, staticcheck, errorlint, revive, unparam, unused)
+lint: $(GOLANGCI_LINT) $(DEADCODE) ## gofmt, go vet, golangci-lint (.golangci.yml: errcheck, staticcheck, errorlint, revive, unparam, unused) and deadcode
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...
+	@dead=$$($(DEADCODE) -test ./...); test -z "$$dead" || { echo "$$dead"; echo "deadcode: functions nothing calls (remove them)"; exit 1; }

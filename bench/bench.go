@@ -168,21 +168,6 @@ func (b *Bench) cmd(ctx context.Context, dir, name string, args ...string) (time
 	return d, out.String(), nil
 }
 
-// cmdStdin runs a command with stdin.
-func (b *Bench) cmdStdin(ctx context.Context, stdin []byte, name string, args ...string) (time.Duration, string, error) {
-	c := exec.CommandContext(ctx, name, args...)
-	c.Stdin = bytes.NewReader(stdin)
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	t0 := time.Now()
-	err := c.Run()
-	d := time.Since(t0)
-	if err != nil {
-		return d, out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, tail(out.String(), 2000))
-	}
-	return d, out.String(), nil
-}
-
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]

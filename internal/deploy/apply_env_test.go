@@ -86,15 +86,6 @@ spec:
   resources: {requests: {storage: 1Mi}}
 `
 
-func find(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
-	for _, o := range objs {
-		if o.GetKind() == kind {
-			return o
-		}
-	}
-	return nil
-}
-
 func actions(r ApplyResult) map[string]Action {
 	m := map[string]Action{}
 	for _, o := range r.Objects {

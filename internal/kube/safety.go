@@ -37,7 +37,8 @@ var localContextPrefixes = []string{"kind-", "k3d-", "minikube", "docker-desktop
 // (".internal" is reserved for private use and never public DNS).
 var localHostNames = []string{"localhost", "kubernetes.docker.internal", "host.docker.internal"}
 
-// IsLocal reports whether a context is a local cluster, and why. The rule:
+// isLocal reports whether a context is a local cluster, and why, given this
+// machine's network interfaces. The rule:
 //
 //   - its API server is this machine: a loopback or unspecified address
 //     (0.0.0.0, which k3d writes), localhost or *.localhost, Docker Desktop's
@@ -52,10 +53,6 @@ var localHostNames = []string{"localhost", "kubernetes.docker.internal", "host.d
 //     local: a name proves nothing.
 //
 // Nothing is contacted and no name is resolved.
-func IsLocal(context, server string) (bool, string) {
-	return isLocal(context, server, Interfaces())
-}
-
 func isLocal(context, server string, ifaces []Interface) (bool, string) {
 	host := ""
 	if u, err := url.Parse(server); err == nil {
