@@ -191,9 +191,39 @@ engine26_up() {
 	config=$(engine26_config)
 	mkdir -p "$ENGINE26_DATA" "$ENGINE26_EXEC"
 	printf '%s\n' "$config" >"$ENGINE26_CONFIG"
-	# No --containerd: dockerd starts the containerd on its PATH (1.7, from
-	# $ENGINE26_ROOT) under the exec root, apart from Engine 20.10's and the
-	# cluster's.
+	local attempt mark
+	for attempt in 1 2; do
+		mark=$(wc -c <"$ENGINE26_LOG" 2>/dev/null || echo 0)
+		_engine26_start
+		for ((i = 0; ; i++)); do
+			_docker26 version >/dev/null 2>&1 && break 2
+			if ! running dockerd26; then
+				# A run killed while the engine started can leave two records of
+				# its default network ("networks have same bridge name"): the
+				# network store is rebuilt (the kind network is made anew).
+				if [ "$attempt" = 1 ] && tail -c +"$((mark + 1))" "$ENGINE26_LOG" | grep -q 'networks have same bridge name'; then
+					printf '    dockerd 26: stale network records; rebuilding its network store\n' >&2
+					engine26_down
+					engine26_clean
+					rm -f "$ENGINE26_DATA/network/files/local-kv.db"
+					continue 2
+				fi
+				die "dockerd 26 exited" "$ENGINE26_LOG"
+			fi
+			[ "$i" -lt 300 ] || die "dockerd 26 did not answer on $DOCKER26_SOCK" "$ENGINE26_LOG"
+			sleep 0.2
+		done
+	done
+	store=$(_docker26 info -f '{{.Driver}} {{.DriverStatus}}' 2>>"$ENGINE26_LOG") || die "docker info on Engine 26" "$ENGINE26_LOG"
+	[[ $store == *io.containerd.snapshotter.v1* ]] ||
+		die "Engine 26 does not use the containerd image store (docker info: $store)" "$ENGINE26_LOG"
+	_engine26_ok || die "Engine 26 does not run on containerd $ENGINE26_CONTAINERD_VERSION from $ENGINE26_ROOT" "$ENGINE26_LOG"
+}
+
+# _engine26_start starts dockerd 26. No --containerd: dockerd starts the
+# containerd on its PATH (1.7, from $ENGINE26_ROOT) under the exec root,
+# apart from Engine 20.10's and the cluster's.
+_engine26_start() {
 	PATH=$(_engine26_path) start_daemon dockerd26 "$ENGINE26_ROOT/usr/sbin/dockerd" \
 		--config-file "$ENGINE26_CONFIG" \
 		-H "unix://$DOCKER26_SOCK" \
@@ -202,16 +232,6 @@ engine26_up() {
 		--pidfile "$ENGINE26_SELF_PID" \
 		--insecure-registry "$REGISTRY" \
 		--registry-mirror "http://$REGISTRY"
-	for ((i = 0; ; i++)); do
-		_docker26 version >/dev/null 2>&1 && break
-		running dockerd26 || die "dockerd 26 exited" "$ENGINE26_LOG"
-		[ "$i" -lt 300 ] || die "dockerd 26 did not answer on $DOCKER26_SOCK" "$ENGINE26_LOG"
-		sleep 0.2
-	done
-	store=$(_docker26 info -f '{{.Driver}} {{.DriverStatus}}' 2>>"$ENGINE26_LOG") || die "docker info on Engine 26" "$ENGINE26_LOG"
-	[[ $store == *io.containerd.snapshotter.v1* ]] ||
-		die "Engine 26 does not use the containerd image store (docker info: $store)" "$ENGINE26_LOG"
-	_engine26_ok || die "Engine 26 does not run on containerd $ENGINE26_CONTAINERD_VERSION from $ENGINE26_ROOT" "$ENGINE26_LOG"
 }
 
 # engine26_down: see the header. With live-restore the containers would
