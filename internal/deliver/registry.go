@@ -193,9 +193,9 @@ func parsePush(r io.Reader) (pushResult, error) {
 			current[m.ID] = max(current[m.ID], m.Progress.Current)
 		case m.Status == "Pushed":
 			res.pushed++
-			if n, ok := current[m.ID]; ok {
+			if n := current[m.ID]; n > 0 {
 				res.bytes += n
-			} else {
+			} else { // no progress, or only a zero one
 				res.unmeasured = append(res.unmeasured, m.ID)
 			}
 		case m.Status == "Layer already exists" || strings.HasPrefix(m.Status, "Mounted from"):
