@@ -138,7 +138,7 @@ func TestParsePushContainerdStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.digest != "sha256:"+strings.Repeat("c", 64) || res.pushed != 1 || res.existed != 1 ||
-		res.bytes != 0 || len(res.unmeasured) != 1 || res.unmeasured[0] != "0123456789ab" {
+		res.bytes != 0 || len(res.pushedIDs) != 1 || res.pushedIDs[0] != "0123456789ab" {
 		t.Fatalf("%+v", res)
 	}
 }

@@ -120,13 +120,14 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 		}
 		res.digest = digest
 	}
-	if len(res.unmeasured) > 0 {
-		sizes, err := layerSizes(ctx, push)
-		if err != nil {
-			r.log.Debug("layer sizes unknown", zap.Error(err))
-		}
-		for _, id := range res.unmeasured {
-			res.bytes += sizes[id]
+	if len(res.pushedIDs) > 0 {
+		if sizes, err := layerSizes(ctx, push); err != nil {
+			r.log.Debug("layer sizes unknown: counting push progress", zap.Error(err))
+		} else {
+			res.bytes = 0
+			for _, id := range res.pushedIDs {
+				res.bytes += sizes[id]
+			}
 		}
 	}
 	rep.Ref, rep.Bytes, rep.Duration = r.clusterRef(push, res.digest), res.bytes, time.Since(start)
@@ -164,8 +165,10 @@ type pushResult struct {
 	digest          string
 	bytes           int64
 	pushed, existed int
-	// unmeasured are the short IDs of layers pushed without progress.
-	unmeasured []string
+	// pushedIDs are the short IDs of the layers sent. Progress lines are
+	// sampled (and the containerd image store sends none for small layers):
+	// the sizes in the pushed manifest are the exact figure.
+	pushedIDs []string
 }
 
 // parsePush reads the engine's push progress stream: the bytes of layers
@@ -193,11 +196,8 @@ func parsePush(r io.Reader) (pushResult, error) {
 			current[m.ID] = max(current[m.ID], m.Progress.Current)
 		case m.Status == "Pushed":
 			res.pushed++
-			if n := current[m.ID]; n > 0 {
-				res.bytes += n
-			} else { // no progress, or only a zero one
-				res.unmeasured = append(res.unmeasured, m.ID)
-			}
+			res.bytes += current[m.ID]
+			res.pushedIDs = append(res.pushedIDs, m.ID)
 		case m.Status == "Layer already exists" || strings.HasPrefix(m.Status, "Mounted from"):
 			res.existed++
 		}
