@@ -121,13 +121,13 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 		res.digest = digest
 	}
 	if len(res.pushedIDs) > 0 {
+		// The containerd image store names layers by their digest; the graph
+		// driver store by their uncompressed diff ID, which the manifest does
+		// not hold: then the progress lines are all there is.
 		if sizes, err := layerSizes(ctx, push); err != nil {
 			r.log.Debug("layer sizes unknown: counting push progress", zap.Error(err))
-		} else {
-			res.bytes = 0
-			for _, id := range res.pushedIDs {
-				res.bytes += sizes[id]
-			}
+		} else if n, ok := sumSizes(sizes, res.pushedIDs); ok {
+			res.bytes = n
 		}
 	}
 	rep.Ref, rep.Bytes, rep.Duration = r.clusterRef(push, res.digest), res.bytes, time.Since(start)
@@ -212,4 +212,17 @@ func parsePush(r io.Reader) (pushResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// sumSizes adds the sizes of ids; ok is false when one is not in sizes.
+func sumSizes(sizes map[string]int64, ids []string) (int64, bool) {
+	var n int64
+	for _, id := range ids {
+		size, ok := sizes[id]
+		if !ok {
+			return 0, false
+		}
+		n += size
+	}
+	return n, true
 }
