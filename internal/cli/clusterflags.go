@@ -32,6 +32,9 @@ func (c *clusterFlags) registerCluster(cmd *cobra.Command) {
 // override checks the flags and returns them for detection.
 func (c *clusterFlags) override() (deliver.Override, error) {
 	d := deliver.Delivery(c.Delivery)
+	if c.ContainerdAddress != "" && (d == deliver.DeliveryEngine || d == deliver.DeliveryRegistry) {
+		return deliver.Override{}, usageErrorf("--containerd-address imports into a containerd; it cannot go with --delivery %s", d)
+	}
 	for _, known := range deliver.Deliveries {
 		if d == known {
 			return deliver.Override{Delivery: d, ContainerdAddress: c.ContainerdAddress}, nil
