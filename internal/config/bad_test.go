@@ -98,7 +98,7 @@ func TestLoadBadInput(t *testing.T) {
 		{"bad activation regexp", minimal + "profiles:\n  - name: prod\n    activation:\n      kubeContext: \"prod-(\"\n",
 			[]wantError{{15, 20, `profiles[0].activation.kubeContext: invalid regular expression "prod-("`}}},
 		{"unknown field in a profile", minimal + "profiles:\n  - name: prod\n    deploy:\n      kustomise: {}\n",
-			[]wantError{{15, 7, `unknown field "kustomise" in profiles[0].deploy (did you mean "kustomize"?); expected one of: kustomize, namespace, statusTimeout, hooks, adopt`}}},
+			[]wantError{{15, 7, `unknown field "kustomise" in profiles[0].deploy (did you mean "kustomize"?); expected one of: kustomize, helm, namespace, statusTimeout, hooks, adopt`}}},
 		{"wrong type in a profile", minimal + "profiles:\n  - name: prod\n    allowContexts: prod-eu\n",
 			[]wantError{{14, 20, `profiles[0].allowContexts: expected a list`}}},
 		{"profile without a name", minimal + "profiles:\n  - activation: {kubeContext: x}\n",

@@ -53,5 +53,6 @@ func resolvePaths(c *Config) {
 	if c.Deploy.Kustomize.Path != "" {
 		c.Deploy.Kustomize.Dir = abs(c.Dir, c.Deploy.Kustomize.Path)
 	}
+	resolveHelm(c, abs)
 	resolveHooks(c)
 }

@@ -159,9 +159,12 @@ func (h Hook) InContainer() bool { return h.Container.Selector != "" }
 // DefaultHookTimeout bounds a hook without a timeout.
 const DefaultHookTimeout = 5 * time.Minute
 
-// Deploy says what to apply and how long to wait for it.
+// Deploy says what to apply and how long to wait for it: a kustomize
+// overlay, Helm releases, or both (the releases are deployed first).
 type Deploy struct {
-	Kustomize Kustomize `yaml:"kustomize" devloop:"required"`
+	Kustomize Kustomize `yaml:"kustomize"`
+	// Helm lists charts installed or upgraded in process with the Helm SDK.
+	Helm Helm `yaml:"helm"`
 	// Namespace, when set, overrides the namespace of namespaced objects. It
 	// may use the environment, ${USER} or $USER (lower-cased), e.g. dev-${USER}
 	// for a per-person namespace on a shared cluster; the result must be a DNS label.

@@ -104,7 +104,11 @@ func (v *validator) artifact(p string, a Artifact, images map[string]string) {
 		if err := r.checkSrc(); err != nil {
 			v.errorf(sp+".src", err, "%s.src: %v", sp, err)
 		}
-		if !path.IsAbs(r.Dest) {
+		v.syncRun(sp, r)
+		switch {
+		case !path.IsAbs(r.Dest) && len(r.Run.Command) > 0:
+			v.errorf(sp+".dest", nil, "%s.dest: %q is not absolute; expected the path in the container of the run command's output, such as /app/server", sp, r.Dest)
+		case !path.IsAbs(r.Dest):
 			v.errorf(sp+".dest", nil, "%s.dest: %q is not absolute; expected a directory in the container such as /app", sp, r.Dest)
 		}
 	}
@@ -116,7 +120,13 @@ func isKustomization(dir string) bool {
 }
 
 func (v *validator) deploy(d Deploy) {
+	if _, set := v.c.origins["deploy.kustomize"]; !set && len(d.Helm.Releases) == 0 {
+		v.errorf("deploy", nil, "deploy: expected deploy.kustomize (an overlay), deploy.helm.releases (charts) or both")
+	}
+	v.helm(d)
 	switch st, err := os.Stat(d.Kustomize.Dir); {
+	case d.Kustomize.Dir == "":
+		// no overlay: Helm releases only
 	case err != nil:
 		v.errorf("deploy.kustomize.path", err, "deploy.kustomize.path: the kustomize directory %s does not exist (%s, relative to %s)", d.Kustomize.Dir, d.Kustomize.Path, v.c.Dir)
 	case !st.IsDir():
