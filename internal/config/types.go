@@ -111,6 +111,28 @@ type SyncRule struct {
 	Dest string `yaml:"dest" devloop:"required"`
 	// Hooks.After run in each synced container after a copy.
 	Hooks SyncHooks `yaml:"hooks"`
+	// Run, when its command is set, runs on this machine before the copy
+	// (e.g. go build for the nodes' platform); the rule then copies the
+	// command's output file, ${DEVLOOP_OUTPUT}, to Dest (the file's path in
+	// the container), not the matched files. See sync.go.
+	Run SyncRun `yaml:"run"`
+	// Restart restarts the container's process after the copy, through
+	// devloop's helper, which `devloop dev` (never `devloop run`) injects
+	// into the artifact's pods; it needs nothing in the image.
+	Restart bool `yaml:"restart"`
+}
+
+// SyncRun is the command of a sync rule run on this machine.
+type SyncRun struct {
+	Command []string `yaml:"command"`
+	// Dir is relative to the build context (default: the context).
+	Dir string `yaml:"dir"`
+	// Env is added to devloop's environment; ${NAME} in Command and Env
+	// values expands DEVLOOP_OS, DEVLOOP_ARCH (the nodes' platform),
+	// DEVLOOP_OUTPUT and the environment.
+	Env map[string]string `yaml:"env"`
+	// Timeout bounds the command (default 5m).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // SyncHooks are the commands run in a container after files were synced
@@ -177,6 +199,11 @@ type Deploy struct {
 	// Adopt lets devloop take over objects of the manifests that already
 	// exist without its labels (--adopt); adopted objects are never deleted.
 	Adopt bool `yaml:"adopt"`
+	// ImagePullSecrets names Secrets (of type kubernetes.io/dockerconfigjson,
+	// made beforehand in the namespace) added to the imagePullSecrets of
+	// every pod template, for a registry that needs credentials. devloop
+	// references them only; it never reads or prints them.
+	ImagePullSecrets []string `yaml:"imagePullSecrets"`
 }
 
 // Kustomize points at a kustomize overlay.

@@ -137,6 +137,12 @@ func (v *validator) deploy(d Deploy) {
 	if d.Namespace != "" && !isDNSLabel(d.Namespace) {
 		v.errorf("deploy.namespace", nil, "deploy.namespace: %q is not a valid namespace (a DNS label)", d.Namespace)
 	}
+	for i, s := range d.ImagePullSecrets {
+		if !isDNSSubdomain(s) {
+			p := fmt.Sprintf("deploy.imagePullSecrets[%d]", i)
+			v.errorf(p, nil, "%s: %q is not a valid Secret name (a DNS subdomain)", p, s)
+		}
+	}
 	if _, set := v.c.origins["deploy.statusTimeout"]; set && d.StatusTimeout <= 0 {
 		v.errorf("deploy.statusTimeout", nil, "deploy.statusTimeout: expected a positive duration such as 5m, got %s", d.StatusTimeout)
 	}
