@@ -25,6 +25,8 @@ type Builder struct {
 	docker string
 	env    []string
 
+	reachTimeout time.Duration // see ReachTimeout
+
 	mu      sync.Mutex
 	inspect map[string]BuilderInfo // builder name → capabilities, cached
 }
@@ -32,7 +34,7 @@ type Builder struct {
 // NewBuilder returns a Builder that runs the docker CLI found on PATH with
 // the environment env (os.Environ() merged with the engine's CommandEnv).
 func NewBuilder(log *zap.Logger, env []string) *Builder {
-	return &Builder{log: log, docker: "docker", env: env, inspect: map[string]BuilderInfo{}}
+	return &Builder{log: log, docker: "docker", env: env, reachTimeout: ReachTimeout, inspect: map[string]BuilderInfo{}}
 }
 
 // Build builds one image. Cancelling ctx kills buildx and everything it
@@ -77,7 +79,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		if lines := tail.Lines(); missingBuildx(lines) {
 			return Result{}, fmt.Errorf("building %s: %w", req.Image, errNoBuildx(lines[0]))
 		}
-		return Result{}, &BuildError{Image: req.Image, Err: runErr, Tail: tail.Lines()}
+		b.forget(req.Builder) // it may have gone away: ask again next time
+		return Result{}, &BuildError{Image: req.Image, Builder: req.BuilderInfo, Err: runErr, Tail: tail.Lines()}
 	}
 	digest, err := readDigest(metaFile)
 	if err != nil {
@@ -93,6 +96,13 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 	b.log.Info("built", zap.String("image", req.Image), zap.String("ref", res.Ref),
 		zap.Strings("platforms", req.Platforms), zap.Duration("duration", dur))
 	return res, nil
+}
+
+// forget drops the cached capabilities of a builder.
+func (b *Builder) forget(name string) {
+	b.mu.Lock()
+	delete(b.inspect, name)
+	b.mu.Unlock()
 }
 
 // readDigest reads the image digest from a buildx --metadata-file.

@@ -16,12 +16,34 @@ type BuilderInfo struct {
 	Name      string
 	Driver    string
 	Platforms []string
+	// Endpoint is the first node's endpoint (a socket, tcp://HOST:PORT, or
+	// kubernetes:///NAME?deployment=...).
+	Endpoint string
+	// Status is the first node's status (running, inactive, stopped, ...).
+	Status string
 }
 
 // MultiPlatform reports whether the builder's driver can produce a
 // multi-platform image in one build (the engine's own `docker` driver cannot).
 func (i BuilderInfo) MultiPlatform() bool {
 	return i.Driver != "docker"
+}
+
+// OutsideEngine reports whether the builder builds outside the engine the
+// docker CLI talks to (every driver but `docker`): an image it loads travels
+// back to the engine as a tarball, so pushing to a registry is cheaper.
+func (i BuilderInfo) OutsideEngine() bool {
+	return i.Driver != "" && i.Driver != "docker"
+}
+
+// Describe names the builder, its driver and, for drivers that reach a
+// daemon elsewhere, its endpoint.
+func (i BuilderInfo) Describe() string {
+	s := fmt.Sprintf("buildx builder %q (driver %s", i.Name, i.Driver)
+	if i.Endpoint != "" && i.Driver != "docker" {
+		s += ", endpoint " + i.Endpoint
+	}
+	return s + ")"
 }
 
 // Inspect returns the capabilities of the named builder, or of the current
@@ -55,6 +77,9 @@ func (b *Builder) Inspect(ctx context.Context, name string) (BuilderInfo, error)
 	if info.Driver == "" {
 		return BuilderInfo{}, fmt.Errorf("inspecting buildx builder %q: no driver in output: %s", name, strings.TrimSpace(out.String()))
 	}
+	if err := b.reach(ctx, info); err != nil {
+		return BuilderInfo{}, err
+	}
 	b.mu.Lock()
 	b.inspect[name] = info
 	b.mu.Unlock()
@@ -82,6 +107,14 @@ func parseInspect(out []byte) BuilderInfo {
 			if info.Driver == "" {
 				info.Driver = val
 			}
+		case "Endpoint":
+			if info.Endpoint == "" {
+				info.Endpoint = val
+			}
+		case "Status":
+			if info.Status == "" {
+				info.Status = val
+			}
 		case "Platforms":
 			for _, p := range strings.Split(val, ",") {
 				p = NormalizePlatform(strings.TrimSuffix(strings.TrimSpace(p), "*"))
@@ -96,13 +129,14 @@ func parseInspect(out []byte) BuilderInfo {
 
 // PlanOutput decides how a build of platforms on the builder info must
 // output its image. One platform loads into the engine (any driver can, also
-// for a foreign architecture through emulation) unless push is preferred and
-// a registry is set. Several platforms need a multi-platform driver and a
+// for a foreign architecture through emulation) unless a registry is set and
+// push is preferred or the builder builds outside the engine (kubernetes,
+// remote, docker-container drivers: only missing layers then travel, once). Several platforms need a multi-platform driver and a
 // registry to push the manifest list to; otherwise a *CapabilityError says
 // what to configure.
 func PlanOutput(info BuilderInfo, platforms []string, registry string, preferPush bool) (Output, error) {
 	if len(platforms) <= 1 {
-		if preferPush && registry != "" {
+		if registry != "" && (preferPush || info.OutsideEngine()) {
 			return OutputPush, nil
 		}
 		return OutputLoad, nil

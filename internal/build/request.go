@@ -44,6 +44,8 @@ type Request struct {
 	Platforms []string
 	// Builder is the buildx builder; empty uses the current one.
 	Builder string
+	// BuilderInfo is what Inspect said of it (may be zero), for messages.
+	BuilderInfo BuilderInfo
 	// CacheFrom and CacheTo are passed as --cache-from/--cache-to.
 	CacheFrom, CacheTo []string
 	// Output is load or push.

@@ -57,6 +57,12 @@ func runRender(ctx context.Context, o *renderOptions) error {
 	for _, p := range cfg.ActiveProfiles {
 		fmt.Fprintf(o.g.streams.Err, "profile %s active: %s\n", p.Name, p.Reason)
 	}
+	if cfg.Deploy.Kustomize.Dir == "" {
+		return &pipeline.InputError{Err: fmt.Errorf("devloop render prints the kustomize overlay, and this configuration deploys Helm releases only (%d); devloop run renders and installs them", len(cfg.Deploy.Helm.Releases))}
+	}
+	if len(cfg.Deploy.Helm.Releases) > 0 {
+		fmt.Fprintf(o.g.streams.Err, "the %d Helm releases are not rendered here: only the kustomize overlay\n", len(cfg.Deploy.Helm.Releases))
+	}
 	if o.Namespace != "" {
 		cfg.Deploy.Namespace = o.Namespace
 	}
@@ -66,6 +72,7 @@ func runRender(ctx context.Context, o *renderOptions) error {
 	}
 	objs, err := deploy.Render(ctx, deploy.RenderOptions{
 		Path: cfg.Deploy.Kustomize.Dir, Images: refs, Namespace: cfg.Deploy.Namespace, ConfigName: cfg.Metadata.Name,
+		ImagePullSecrets: cfg.Deploy.ImagePullSecrets,
 	})
 	if err != nil {
 		return &pipeline.InputError{Err: err}

@@ -40,6 +40,8 @@ type Applier struct {
 
 	mu  sync.Mutex
 	inv map[string]*inventory // inventories read or written by this Applier, by config
+
+	shared sharedCheck // namespaces found free of other configs
 }
 
 // ApplyOptions modifies one Apply.

@@ -75,6 +75,12 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		return result(), e
 	}
 
+	// Another config's objects in a target namespace: refuse before any write.
+	if errs := a.checkOtherConfigs(ctx, cfg, refs); len(errs) > 0 {
+		p.failed = append(p.failed, errs...)
+		return fail(nsObjs, crds, rest)
+	}
+
 	// Namespaces.
 	if err := p.run(ctx, nsObjs); err != nil {
 		return fail(crds, rest)

@@ -22,6 +22,8 @@ type RenderOptions struct {
 	Namespace string
 	// ConfigName is the devloop config's name, written in LabelConfig.
 	ConfigName string
+	// ImagePullSecrets are added to the imagePullSecrets of every pod spec.
+	ImagePullSecrets []string
 	// Scope tells which kinds are namespaced, for the namespace override.
 	// Nil knows the built-in kinds and the CRDs being rendered only.
 	Scope ScopeFunc
@@ -57,6 +59,9 @@ func Transform(objs []*unstructured.Unstructured, opts RenderOptions) error {
 			return fmt.Errorf("an object without kind or name: %v/%v", u.GetKind(), u.GetName())
 		}
 		rewriteImages(u, opts.Images)
+		if err := addPullSecrets(u, opts.ImagePullSecrets); err != nil {
+			return fmt.Errorf("adding image pull secrets to %s: %w", RefOf(u), err)
+		}
 		if err := addLabels(u, labels); err != nil {
 			return fmt.Errorf("labelling %s: %w", RefOf(u), err)
 		}

@@ -193,3 +193,38 @@ func TestRedact(t *testing.T) {
 		t.Errorf("stringData %q", v)
 	}
 }
+
+func TestTransformAddsPullSecrets(t *testing.T) {
+	objs := []*unstructured.Unstructured{
+		{Object: map[string]interface{}{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]interface{}{"name": "web"},
+			"spec": map[string]interface{}{"template": map[string]interface{}{"spec": map[string]interface{}{
+				"containers":       []interface{}{map[string]interface{}{"name": "web", "image": "web"}},
+				"imagePullSecrets": []interface{}{map[string]interface{}{"name": "team-reg"}},
+			}}}}},
+		{Object: map[string]interface{}{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": map[string]interface{}{"name": "tick"},
+			"spec": map[string]interface{}{"jobTemplate": map[string]interface{}{"spec": map[string]interface{}{"template": map[string]interface{}{"spec": map[string]interface{}{
+				"containers": []interface{}{map[string]interface{}{"name": "t", "image": "t"}},
+			}}}}}}},
+		{Object: map[string]interface{}{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]interface{}{"name": "cm"}}},
+	}
+	if err := Transform(objs, RenderOptions{ConfigName: "notes", ImagePullSecrets: []string{"team-reg", "mine"}}); err != nil {
+		t.Fatal(err)
+	}
+	names := func(u *unstructured.Unstructured, path ...string) []string {
+		l, _, _ := unstructured.NestedSlice(u.Object, append(path, "imagePullSecrets")...)
+		var out []string
+		for _, e := range l {
+			out = append(out, e.(map[string]interface{})["name"].(string))
+		}
+		return out
+	}
+	if got := names(objs[0], "spec", "template", "spec"); strings.Join(got, ",") != "team-reg,mine" {
+		t.Errorf("Deployment imagePullSecrets = %v, want team-reg,mine (kept, none twice)", got)
+	}
+	if got := names(objs[1], "spec", "jobTemplate", "spec", "template", "spec"); strings.Join(got, ",") != "team-reg,mine" {
+		t.Errorf("CronJob imagePullSecrets = %v", got)
+	}
+	if _, ok := objs[2].Object["spec"]; ok {
+		t.Errorf("a ConfigMap got a spec: %v", objs[2].Object)
+	}
+}

@@ -23,6 +23,7 @@ const (
 	PhasePortForward = "portforward"
 	PhaseCycle       = "cycle"
 	PhaseCleanup     = "cleanup"
+	PhaseHelm        = "helm"
 	PhaseRun         = "run"
 )
 
@@ -51,6 +52,10 @@ type Event struct {
 	URL        string         `json:"url,omitempty"`
 	Object     string         `json:"object,omitempty"`
 	Bytes      int64          `json:"bytes,omitempty"`
+	// Builder and Driver name the buildx builder of a build and its driver
+	// (docker, docker-container, kubernetes, remote).
+	Builder string `json:"builder,omitempty"`
+	Driver  string `json:"driver,omitempty"`
 }
 
 // Sink receives events. Implementations are safe for concurrent use.

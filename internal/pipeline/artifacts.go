@@ -128,13 +128,12 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 	if r.opts.Builder != "" {
 		builderName = r.opts.Builder
 	}
-	// Only several platforms depend on what the builder can do; skip the
-	// `buildx inspect` round trip otherwise.
-	var binfo build.BuilderInfo
-	if len(choice.Platforms) > 1 {
-		if binfo, err = r.builder.Inspect(ctx, builderName); err != nil {
-			return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
-		}
+	// What the builder can do decides the output; its name and driver go
+	// into the build events. Inspect is asked once per builder and session,
+	// and makes sure a builder outside the engine answers (within a bound).
+	binfo, err := r.builder.Inspect(ctx, builderName)
+	if err != nil {
+		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
 	}
 	registry, registryFromCluster := r.cfg.Registry, r.cfg.Registry
 	if r.cluster.Registry != "" {
@@ -151,7 +150,7 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 
 	req := build.Request{
 		Image: a.Image, Tag: tag, Context: a.ContextDir, Dockerfile: a.DockerfilePath, Target: a.Target,
-		BuildArgs: a.BuildArgs, Platforms: choice.Platforms, Builder: builderName,
+		BuildArgs: a.BuildArgs, Platforms: choice.Platforms, Builder: builderName, BuilderInfo: binfo,
 		CacheFrom: a.CacheFrom, CacheTo: a.CacheTo, Output: output,
 		Progress: r.opts.Progress, TTY: r.opts.TTY,
 	}
@@ -173,7 +172,7 @@ func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, d
 // buildLoaded builds into the engine (unless the tag is there already) and
 // delivers into the cluster (unless the cluster has it).
 func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.Request, reason string, m buildcontext.Manifest, force bool) (built, delivered bool, err error) {
-	base := events.Event{Artifact: a.Image, Image: req.TagRef()}
+	base := events.Event{Artifact: a.Image, Image: req.TagRef(), Builder: req.BuilderInfo.Name, Driver: req.BuilderInfo.Driver}
 	ref := req.TagRef()
 
 	present, err := r.deliverer.Present(ctx, ref)
@@ -200,7 +199,7 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 			bt.Fail(err)
 			return false, false, err // a *build.BuildError names the image
 		}
-		bt.Done("built " + ref + " (" + reason + ")")
+		bt.Done("built " + ref + " on " + req.BuilderInfo.Describe() + " (" + reason + ")")
 		built = true
 	}
 
@@ -228,7 +227,7 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 // tag already; the cluster then pulls by digest.
 func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.Request, registryFromCluster, reason string, m buildcontext.Manifest) (built, delivered bool, err error) {
 	tagRef := req.TagRef()
-	base := events.Event{Artifact: a.Image, Image: tagRef}
+	base := events.Event{Artifact: a.Image, Image: tagRef, Builder: req.BuilderInfo.Name, Driver: req.BuilderInfo.Driver}
 	bt := events.Start(r.sink, withPhase(base, events.PhaseBuild))
 	digest, ok, err := build.ExistsInRegistry(ctx, tagRef)
 	if err != nil {
@@ -241,7 +240,7 @@ func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.R
 			return false, false, err // a *build.BuildError names the image
 		}
 		digest = res.Digest
-		bt.Done("built and pushed " + tagRef + " for " + strings.Join(req.Platforms, ",") + " (" + reason + ")")
+		bt.Done("built and pushed " + tagRef + " for " + strings.Join(req.Platforms, ",") + " on " + req.BuilderInfo.Describe() + " (" + reason + ")")
 		built = true
 	} else {
 		bt.Skip(tagRef + " is already in the registry")
