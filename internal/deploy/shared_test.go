@@ -24,7 +24,9 @@ func labelled(apiVersion, kind, ns, name string, labels map[string]string) *unst
 }
 
 func TestCheckOtherConfigs(t *testing.T) {
-	devloopOf := func(cfg string) map[string]string { return map[string]string{LabelManagedBy: ManagedByValue, LabelConfig: cfg} }
+	devloopOf := func(cfg string) map[string]string {
+		return map[string]string{LabelManagedBy: ManagedByValue, LabelConfig: cfg}
+	}
 	objs := []runtime.Object{
 		// ns "mine": this config's objects, its inventory, a hand-made object,
 		// and an object of another config that the manifests name too.
@@ -38,8 +40,8 @@ func TestCheckOtherConfigs(t *testing.T) {
 		labelled("apps/v1", "StatefulSet", "busy", "db", devloopOf("shop")),
 	}
 	lists := map[schema.GroupVersionResource]string{
-		{Version: "v1", Resource: "configmaps"}:                 "ConfigMapList",
-		{Version: "v1", Resource: "services"}:                   "ServiceList",
+		{Version: "v1", Resource: "configmaps"}:                  "ConfigMapList",
+		{Version: "v1", Resource: "services"}:                    "ServiceList",
 		{Group: "apps", Version: "v1", Resource: "deployments"}:  "DeploymentList",
 		{Group: "apps", Version: "v1", Resource: "statefulsets"}: "StatefulSetList",
 	}
