@@ -64,11 +64,18 @@ func cleanup(ctx context.Context, g *globalOptions, kc *kube.Client, cfg *config
 	}
 	a := deploy.NewApplier(kc.Dynamic, kc.Clientset.Discovery(), kc.Mapper, g.log.Named("deploy"), deploy.ApplierOptions{DefaultNamespace: defaultNS})
 	t := events.Start(out.sink, events.Event{Phase: events.PhaseCleanup})
+	// Helm releases first (their hooks run), then what devloop applied.
+	uninstalled, err := uninstallReleases(ctx, g, kc, cfg, out, keepPVCs)
+	if err != nil {
+		t.Fail(err)
+		return fmt.Errorf("uninstalling the Helm releases of %s: %w", name, err)
+	}
 	res, err := a.Delete(ctx, name, deploy.DeleteOptions{KeepPVCs: keepPVCs, Wait: wait, InventoryNamespace: inventoryNamespace(ctx, cfg, kc, defaultNS)})
 	if err != nil {
 		t.Fail(err)
 		return fmt.Errorf("deleting what devloop applied for %s: %w", name, err)
 	}
+	res.Deleted = append(res.Deleted, uninstalled...)
 	for _, r := range res.Kept {
 		out.say(events.PhaseCleanup, "kept "+r.String())
 	}
@@ -86,8 +93,8 @@ func cleanup(ctx context.Context, g *globalOptions, kc *kube.Client, cfg *config
 // default namespace (deploy.namespace, else the kube context's). The
 // manifests are rendered to find it; when they do not render, the default.
 func inventoryNamespace(ctx context.Context, cfg *config.Config, kc *kube.Client, defaultNS string) string {
-	if cfg.Deploy.Namespace != "" {
-		return cfg.Deploy.Namespace
+	if cfg.Deploy.Namespace != "" || cfg.Deploy.Kustomize.Dir == "" {
+		return defaultNS
 	}
 	objs, err := kustomize.Build(ctx, cfg.Deploy.Kustomize.Dir)
 	if err != nil {

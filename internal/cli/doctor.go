@@ -84,7 +84,7 @@ func runDoctor(ctx context.Context, o *doctorOptions) error {
 		if err != nil {
 			add(check{name: "config", detail: err.Error(), fix: "fix " + g.File + " (devloop config shows what was read)"})
 		} else {
-			add(check{name: "config", ok: true, detail: fmt.Sprintf("%s: %d artifacts, overlay %s", g.File, len(cfg.Build.Artifacts), cfg.Deploy.Kustomize.Path)})
+			add(check{name: "config", ok: true, detail: fmt.Sprintf("%s: %d artifacts, overlay %q, %d Helm releases", g.File, len(cfg.Build.Artifacts), cfg.Deploy.Kustomize.Path, len(cfg.Deploy.Helm.Releases))})
 			allowed = cfg.AllowContexts
 			if builderName == "" {
 				builderName = cfg.Build.Builder

@@ -14,7 +14,6 @@ import (
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/kustomize"
 	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 	"github.com/devloop-dev/devloop/internal/plan"
@@ -229,7 +228,7 @@ func countUnchanged(a deploy.ApplyResult) int {
 
 // layoutOf describes what the loop watches for plan.Decide.
 func layoutOf(cfg *config.Config) plan.Layout {
-	l := plan.Layout{ConfigFile: cfg.File, ManifestDirs: kustomize.Dirs(cfg.Deploy.Kustomize.Dir)}
+	l := plan.Layout{ConfigFile: cfg.File, ManifestDirs: manifestDirs(cfg)}
 	for _, a := range cfg.Build.Artifacts {
 		pa := plan.Artifact{Image: a.Image, Context: a.ContextDir, Dockerfile: a.DockerfilePath}
 		if bc, err := buildcontext.Load(a.ContextDir, a.DockerfilePath); err == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/buildcontext"
 	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/fspath"
 	"github.com/devloop-dev/devloop/internal/kustomize"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
@@ -54,10 +55,28 @@ func rootsOf(cfg *config.Config) []watch.Root {
 		}
 		roots = append(roots, r)
 	}
-	for _, d := range kustomize.Dirs(cfg.Deploy.Kustomize.Dir) {
+	for _, d := range manifestDirs(cfg) {
 		roots = append(roots, watch.Root{Dir: d})
 	}
 	return roots
+}
+
+// manifestDirs lists the directories whose files make the manifests: the
+// kustomize tree, each chart and its values files outside it.
+func manifestDirs(cfg *config.Config) []string {
+	var dirs []string
+	if cfg.Deploy.Kustomize.Dir != "" {
+		dirs = kustomize.Dirs(cfg.Deploy.Kustomize.Dir)
+	}
+	for _, hr := range cfg.Deploy.Helm.Releases {
+		dirs = append(dirs, hr.ChartDir)
+		for _, f := range hr.ValuesPaths {
+			if !fspath.Within(f, hr.ChartDir) {
+				dirs = append(dirs, f)
+			}
+		}
+	}
+	return dirs
 }
 
 // isTransient reports whether a cycle failed because a component went away

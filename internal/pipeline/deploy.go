@@ -22,37 +22,65 @@ type InputError struct{ Err error }
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Render renders the overlay with the given image references, using the
-// cluster's discovery for the scope of custom kinds.
+// Render renders the overlay and dry-runs the Helm releases with the given
+// image references, using the cluster's discovery for the scope of custom
+// kinds, and returns every object.
 func (r *Runner) Render(ctx context.Context, images map[string]string) ([]*unstructured.Unstructured, error) {
-	t := events.Start(r.sink, events.Event{Phase: events.PhaseRender})
-	opts := deploy.RenderOptions{
-		Path: r.cfg.Deploy.Kustomize.Dir, Images: images, Namespace: r.cfg.Deploy.Namespace,
-		ConfigName: r.cfg.Metadata.Name, Scope: deploy.ScopeFromMapper(r.kube.Mapper),
-	}
-	objs, cached, err := r.kustomize(ctx, opts.Path)
-	if err == nil {
-		if err = deploy.Transform(objs, opts); err != nil {
-			err = fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
-		}
-	}
+	p, err := r.render(ctx, images)
 	if err != nil {
-		t.Fail(err)
-		return nil, &InputError{Err: err}
-	}
-	if err := CheckPortForwards(r.cfg, objs); err != nil {
-		t.Fail(err)
 		return nil, err
 	}
+	return append(append([]*unstructured.Unstructured(nil), p.helmObjects...), p.kustomize...), nil
+}
+
+// rendered is what a pass deploys: the overlay's objects and the releases.
+type rendered struct {
+	kustomize   []*unstructured.Unstructured
+	releases    []helmRelease
+	helmObjects []*unstructured.Unstructured
+}
+
+func (r *Runner) render(ctx context.Context, images map[string]string) (rendered, error) {
+	t := events.Start(r.sink, events.Event{Phase: events.PhaseRender})
+	var p rendered
+	cached := false
+	if r.cfg.Deploy.Kustomize.Dir != "" {
+		opts := deploy.RenderOptions{
+			Path: r.cfg.Deploy.Kustomize.Dir, Images: images, Namespace: r.cfg.Deploy.Namespace,
+			ConfigName: r.cfg.Metadata.Name, Scope: deploy.ScopeFromMapper(r.kube.Mapper),
+			ImagePullSecrets: r.cfg.Deploy.ImagePullSecrets,
+		}
+		objs, c, err := r.kustomize(ctx, opts.Path)
+		if err == nil {
+			if err = deploy.Transform(objs, opts); err != nil {
+				err = fmt.Errorf("rendering kustomization %s: %w", opts.Path, err)
+			}
+		}
+		if err != nil {
+			t.Fail(err)
+			return p, &InputError{Err: err}
+		}
+		p.kustomize, cached = objs, c
+	}
+	var err error
+	if p.releases, p.helmObjects, err = r.renderHelm(ctx, images); err != nil {
+		t.Fail(err)
+		return p, err // the chart's message; not a usage error
+	}
+	all := append(append([]*unstructured.Unstructured(nil), p.helmObjects...), p.kustomize...)
+	if err := CheckPortForwards(r.cfg, all); err != nil {
+		t.Fail(err)
+		return p, err
+	}
 	r.mu.Lock()
-	r.appNamespace = mostCommonNamespace(objs)
+	r.appNamespace = mostCommonNamespace(all)
 	r.mu.Unlock()
-	from := r.cfg.Deploy.Kustomize.Path
+	from := sources(r.cfg)
 	if cached {
 		from += " (manifests unchanged: kustomize output reused)"
 	}
-	t.Done(fmt.Sprintf("%d objects from %s", len(objs), from))
-	return objs, nil
+	t.Done(fmt.Sprintf("%d objects from %s", len(all), from))
+	return p, nil
 }
 
 // kustomize returns a fresh copy of the kustomize output for path: built,
@@ -90,9 +118,17 @@ func (r *Runner) kustomize(ctx context.Context, path string) (objs []*unstructur
 // overlay fails in milliseconds rather than after the builds; with
 // Options.CacheRender the output is kept for the deploy.
 func (r *Runner) CheckManifests(ctx context.Context) error {
-	if _, _, err := r.kustomize(ctx, r.cfg.Deploy.Kustomize.Dir); err != nil {
+	if r.cfg.Deploy.Kustomize.Dir != "" {
+		if _, _, err := r.kustomize(ctx, r.cfg.Deploy.Kustomize.Dir); err != nil {
+			r.sink.Emit(events.Event{Phase: events.PhaseRender, Status: events.StatusFailed, Message: err.Error()})
+			return &InputError{Err: err}
+		}
+	}
+	// The charts render with the images known so far (an artifact not
+	// built yet keeps its name): a chart error shows before any build.
+	if _, _, err := r.renderHelm(ctx, r.Images()); err != nil {
 		r.sink.Emit(events.Event{Phase: events.PhaseRender, Status: events.StatusFailed, Message: err.Error()})
-		return &InputError{Err: err}
+		return err
 	}
 	return nil
 }
@@ -108,32 +144,47 @@ func (r *Runner) ForgetRender() {
 
 // Deploy renders, applies, prunes and waits.
 func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Result) error {
-	objs, err := r.Render(ctx, images)
+	p, err := r.render(ctx, images)
 	if err != nil {
 		return err
 	}
-	res.Objects = objs
+	if err := r.injectHelper(ctx, images, p.kustomize); err != nil {
+		return err
+	}
+	res.Objects = append(append([]*unstructured.Unstructured(nil), p.helmObjects...), p.kustomize...)
 
 	if hs := r.cfg.Deploy.Hooks.Before; len(hs) > 0 {
 		if err := r.hooks.Run(ctx, "before deploy", "", hs, r.hookEnv("", "", "")); err != nil {
 			return fmt.Errorf("deploy: %w", err)
 		}
 	}
-	at := events.Start(r.sink, events.Event{Phase: events.PhaseApply})
-	ar, err := r.applier.Apply(ctx, objs, deploy.ApplyOptions{
-		Force: r.opts.Force, ConfigName: r.cfg.Metadata.Name, Adopt: r.opts.Adopt || r.cfg.Deploy.Adopt,
-	})
-	res.Apply = ar
-	if err != nil {
-		at.Fail(err, func(e *events.Event) { e.Counts = countActions(ar) })
-		return err // an apply error says what was applied and what failed
-	}
-	for _, o := range ar.Objects {
-		if o.Action != deploy.ActionUnchanged {
-			r.sink.Emit(events.Event{Phase: events.PhaseApply, Status: events.StatusInfo, Object: o.Ref.String(), Message: string(o.Action)})
+	// Helm releases first, then the overlay.
+	if len(p.releases) > 0 {
+		helmObjs, err := r.deployHelm(ctx, p.releases)
+		if err != nil {
+			return err
 		}
+		res.Objects = append(helmObjs, p.kustomize...)
 	}
-	at.Done(summarizeApply(ar), func(e *events.Event) { e.Counts = countActions(ar) })
+	objs := res.Objects
+	if r.cfg.Deploy.Kustomize.Dir != "" {
+		at := events.Start(r.sink, events.Event{Phase: events.PhaseApply})
+		ar, err := r.applier.Apply(ctx, p.kustomize, deploy.ApplyOptions{
+			Force: r.opts.Force, ConfigName: r.cfg.Metadata.Name, Adopt: r.opts.Adopt || r.cfg.Deploy.Adopt,
+		})
+		res.Apply = ar
+		if err != nil {
+			at.Fail(err, func(e *events.Event) { e.Counts = countActions(ar) })
+			return err // an apply error says what was applied and what failed
+		}
+		for _, o := range ar.Objects {
+			if o.Action != deploy.ActionUnchanged {
+				r.sink.Emit(events.Event{Phase: events.PhaseApply, Status: events.StatusInfo, Object: o.Ref.String(), Message: string(o.Action)})
+			}
+		}
+		at.Done(summarizeApply(ar), func(e *events.Event) { e.Counts = countActions(ar) })
+	}
+	ar := res.Apply
 
 	keep := make([]deploy.ObjectRef, 0, len(ar.Objects))
 	for _, o := range ar.Objects {
@@ -187,7 +238,7 @@ func CheckPortForwards(cfg *config.Config, objs []*unstructured.Unstructured) er
 		}
 		if !found {
 			return &InputError{Err: fmt.Errorf("portForward %s: the manifests of %s define no %s named %q",
-				pf.Resource, cfg.Deploy.Kustomize.Path, want, pf.Name())}
+				pf.Resource, sources(cfg), want, pf.Name())}
 		}
 	}
 	return nil

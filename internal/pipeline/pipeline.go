@@ -29,6 +29,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/docker"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/fspath"
+	"github.com/devloop-dev/devloop/internal/helm"
 	"github.com/devloop-dev/devloop/internal/hooks"
 	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/status"
@@ -86,6 +87,7 @@ type Runner struct {
 
 	applier          *deploy.Applier
 	applierNamespace string // the applier's default namespace
+	helm    HelmDeployer
 
 	// The engine, builder and deliverer exist once a configuration has
 	// artifacts: made by New, or by the first pass after a reload added one.
@@ -148,6 +150,11 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 		}
 	}
 
+	hc, err := helm.New(log.Named("helm"), kc.Config, kc.Clientset, kc.Context, kc.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	r.helm = hc
 	t := events.Start(sink, events.Event{Phase: events.PhaseDetect})
 	cl, err := deliver.Detect(ctx, kc.Clientset, deliver.Facts{
 		KubeContext: kc.Context, ServerURL: kc.Server, ConfiguredRegistry: cfg.Registry, Override: opts.Cluster,
