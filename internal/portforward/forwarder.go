@@ -35,9 +35,11 @@ type Forwarder struct {
 	mu      sync.Mutex
 	cur     *target
 	changed chan struct{} // closed and replaced when cur changes
-	ready   func()
+	health  *health
 	runCtx  context.Context
-	bg      sync.WaitGroup // connection warm-ups
+	bg      sync.WaitGroup // connection warm-ups and re-dials
+	noPod   *time.Timer    // marks the forward down when no pod came back
+	stopped bool           // Run is ending: no more background work
 
 	requestIDs atomic.Int64
 }
@@ -77,29 +79,24 @@ func (f *Forwarder) URL() string {
 }
 
 // Run binds the local port, follows the resource's pods and forwards
-// connections until ctx is done. onReady (may be nil) is called once with the
-// local URL when the first pod is being served. Run is called once per
-// Forwarder. It returns nil when ctx ends
-// and an error only when it cannot start (such as a taken local port, as a
-// *PortInUseError).
-func (f *Forwarder) Run(ctx context.Context, onReady func(url string)) error {
+// connections until ctx is done. onState (may be nil) is called with the
+// forward's state each time it changes: up (with the URL) when a pod is
+// first being served and after every recovery, down (with the reason)
+// when nothing can be served. While down the local port is closed, so a
+// client's connection is refused at once instead of hanging; it is bound
+// again as soon as the pod is reachable. Run is called once per Forwarder.
+// It returns nil when ctx ends and an error only when it cannot start
+// (such as a taken local port, as a *PortInUseError).
+func (f *Forwarder) Run(ctx context.Context, onState func(State)) error {
 	ln, err := f.listen()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var once sync.Once
 	f.mu.Lock()
 	f.runCtx = ctx
-	f.ready = func() {
-		once.Do(func() {
-			f.log.Info("forwarding", zap.String("url", f.URL()))
-			if onReady != nil {
-				onReady(f.URL())
-			}
-		})
-	}
+	f.health = newHealth(f.URL(), f.log, onState)
 	f.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -108,15 +105,44 @@ func (f *Forwarder) Run(ctx context.Context, onReady func(url string)) error {
 		defer wg.Done()
 		f.track(ctx)
 	}()
+	for ln != nil {
+		f.serve(ctx, ln, &wg)
+		if ctx.Err() != nil {
+			break
+		}
+		ln = f.recover(ctx)
+	}
+	wg.Wait()
+	f.mu.Lock()
+	old := f.cur
+	f.cur, f.stopped = nil, true
+	if f.noPod != nil {
+		f.noPod.Stop()
+	}
+	f.mu.Unlock()
+	if old != nil {
+		old.retire()
+	}
+	f.bg.Wait()
+	return nil
+}
+
+// serve accepts local connections on ln until ctx ends or the forward goes
+// down; it closes ln.
+func (f *Forwarder) serve(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) {
+	down := f.health.downChan()
 	go func() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-down:
+		}
 		_ = ln.Close()
 	}()
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
-				break
+			if ctx.Err() != nil || f.health.isDown() {
+				return
 			}
 			f.log.Warn("accepting a local connection", zap.Error(err))
 			select {
@@ -131,16 +157,6 @@ func (f *Forwarder) Run(ctx context.Context, onReady func(url string)) error {
 			f.handle(ctx, conn)
 		}()
 	}
-	wg.Wait()
-	f.mu.Lock()
-	old := f.cur
-	f.cur, f.ready = nil, nil
-	f.mu.Unlock()
-	if old != nil {
-		old.retire()
-	}
-	f.bg.Wait()
-	return nil
 }
 
 func (f *Forwarder) listen() (net.Listener, error) {
@@ -175,13 +191,26 @@ func (f *Forwarder) setTarget(t *target) {
 	f.cur = t
 	close(f.changed)
 	f.changed = make(chan struct{})
-	ready, ctx := f.ready, f.runCtx
+	h, ctx := f.health, f.runCtx
+	if f.noPod != nil {
+		f.noPod.Stop()
+		f.noPod = nil
+	}
 	if t != nil && ctx != nil {
+		t.onLost = f.connLost
 		f.bg.Add(1)
 		go func() {
 			defer f.bg.Done()
 			t.warm(ctx, f.dialer, f.log)
 		}()
+	}
+	if t == nil && h != nil {
+		// Pods come and go in a rollout: down only if none is back in time.
+		f.noPod = time.AfterFunc(f.waitReady, func() {
+			if cur, _ := f.current(); cur == nil {
+				h.down(fmt.Sprintf("no Ready pod behind %s", f.spec.resource()))
+			}
+		})
 	}
 	f.mu.Unlock()
 
@@ -196,7 +225,7 @@ func (f *Forwarder) setTarget(t *target) {
 	case t != nil:
 		f.log.Info("switched to pod", zap.String("pod", t.pod), zap.String("from", old.pod), zap.Int("port", t.port))
 	}
-	if t != nil && ready != nil {
-		ready()
+	if t != nil && h != nil && !h.isDown() {
+		h.up(t.pod)
 	}
 }

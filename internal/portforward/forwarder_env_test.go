@@ -89,7 +89,13 @@ func TestEnvForwardFollowsPods(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, func(u string) { urls <- u }) }()
+	go func() {
+		done <- f.Run(ctx, func(s State) {
+			if s.Up && s.Down == 0 {
+				urls <- s.URL
+			}
+		})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

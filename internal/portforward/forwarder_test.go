@@ -141,7 +141,13 @@ func TestForwarderFollowsPodsOnOneListener(t *testing.T) {
 	f.waitReady = 3 * time.Second
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, func(u string) { urls <- u }) }()
+	go func() {
+		done <- f.Run(ctx, func(s State) {
+			if s.Up && s.Down == 0 {
+				urls <- s.URL
+			}
+		})
+	}()
 	select {
 	case u := <-urls:
 		if u != "http://127.0.0.1:"+strconv.Itoa(port) {

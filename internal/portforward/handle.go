@@ -43,24 +43,26 @@ func (f *Forwarder) handle(ctx context.Context, conn net.Conn) {
 	}
 }
 
-// open waits for a target and a live connection to it, until deadline.
+// open waits until deadline for a target, then returns a live connection
+// to it. A target that cannot be reached marks the forward down at once:
+// waiting would only make the client hang.
 func (f *Forwarder) open(ctx context.Context, deadline time.Time) (*target, httpstream.Connection, error) {
-	lastErr := errNoReadyPod
 	for {
+		if f.health.isDown() {
+			return nil, nil, errors.New("the port-forward is down")
+		}
 		t, changed := f.current()
 		if t != nil {
 			c, err := t.acquire(ctx, f.dialer)
-			if err == nil {
-				return t, c, nil
+			if err != nil {
+				f.health.down(fmt.Sprintf("reaching pod/%s through the API server: %v", t.pod, err))
+				return nil, nil, err
 			}
-			lastErr = err
+			return t, c, nil
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			return nil, nil, lastErr
-		}
-		if t != nil && wait > 200*time.Millisecond {
-			wait = 200 * time.Millisecond // dial failed: retry shortly or on a switch
+			return nil, nil, errNoReadyPod
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -71,6 +73,37 @@ func (f *Forwarder) open(ctx context.Context, deadline time.Time) (*target, http
 		case <-timer.C:
 		}
 		timer.Stop()
+	}
+}
+
+// streamTimeout bounds creating a stream on a connection: the API server
+// answers in milliseconds, and a connection that does not answer is dead
+// even if no error said so.
+const streamTimeout = 3 * time.Second
+
+// createStream is c.CreateStream bounded by streamTimeout.
+func createStream(c httpstream.Connection, h http.Header) (httpstream.Stream, error) {
+	type result struct {
+		s   httpstream.Stream
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := c.CreateStream(h)
+		done <- result{s, err}
+	}()
+	timer := time.NewTimer(streamTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-timer.C:
+		go func() {
+			if r := <-done; r.s != nil {
+				_ = r.s.Reset()
+			}
+		}()
+		return nil, fmt.Errorf("no answer from the API server within %v", streamTimeout)
 	}
 }
 
@@ -89,7 +122,7 @@ func (f *Forwarder) pipe(ctx context.Context, conn net.Conn, t *target, c httpst
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
 	headers.Set(corev1.PortHeader, strconv.Itoa(t.port))
 	headers.Set(corev1.PortForwardRequestIDHeader, id)
-	errStream, err := c.CreateStream(headers)
+	errStream, err := createStream(c, headers)
 	if err != nil {
 		t.broken(c)
 		return &retryableError{fmt.Errorf("creating the error stream: %w", err)}
@@ -103,7 +136,7 @@ func (f *Forwarder) pipe(ctx context.Context, conn net.Conn, t *target, c httpst
 	}()
 
 	headers.Set(corev1.StreamType, corev1.StreamTypeData)
-	data, err := c.CreateStream(headers)
+	data, err := createStream(c, headers)
 	if err != nil {
 		t.broken(c)
 		return &retryableError{fmt.Errorf("creating the data stream: %w", err)}

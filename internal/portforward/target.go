@@ -18,6 +18,10 @@ type target struct {
 	uid       types.UID
 	port      int
 
+	// onLost is called when the connection closes under a target not
+	// retired (set before the target is shared).
+	onLost func(*target)
+
 	mu      sync.Mutex
 	conn    httpstream.Connection
 	active  int
@@ -49,9 +53,24 @@ func (t *target) acquire(ctx context.Context, d podDialer) (httpstream.Connectio
 			return nil, err
 		}
 		t.conn = c
+		go t.watch(c)
 	}
 	t.active++
 	return t.conn, nil
+}
+
+// watch waits for c to close and tells onLost when it was still in use.
+func (t *target) watch(c httpstream.Connection) {
+	<-c.CloseChan()
+	t.mu.Lock()
+	lost := !t.retired && t.conn == c
+	if lost {
+		t.conn = nil
+	}
+	t.mu.Unlock()
+	if lost && t.onLost != nil {
+		t.onLost(t)
+	}
 }
 
 func (t *target) release() {

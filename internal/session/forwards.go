@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -120,10 +121,7 @@ func (f *Forwards) run(ctx context.Context, cfg *config.Config, objs []*unstruct
 			continue
 		}
 		eg.Go(func() error {
-			err := fw.Run(ctx, func(url string) {
-				f.sink.Emit(events.Event{Phase: events.PhasePortForward, Status: events.StatusInfo,
-					Object: pf.Resource, URL: url, Message: fmt.Sprintf("%s:%d serving at %s", pf.Resource, pf.Port, url)})
-			})
+			err := fw.Run(ctx, func(s portforward.State) { f.sink.Emit(forwardEvent(pf, s)) })
 			if err != nil && !errors.Is(err, context.Canceled) {
 				f.sink.Emit(events.Event{Phase: events.PhasePortForward, Status: events.StatusFailed, Object: pf.Resource, Message: err.Error()})
 				if f.failOnError {
@@ -138,6 +136,25 @@ func (f *Forwards) run(ctx context.Context, cfg *config.Config, objs []*unstruct
 		return nil
 	}
 	return err
+}
+
+// forwardEvent says what a forward's new state means to the user: serving
+// (again), or down and why, with the promise that connections are refused
+// meanwhile rather than left hanging.
+func forwardEvent(pf config.PortForward, s portforward.State) events.Event {
+	e := events.Event{Phase: events.PhasePortForward, Object: pf.Resource, URL: s.URL}
+	switch {
+	case s.Up && s.Down > 0:
+		e.Status = events.StatusInfo
+		e.Message = fmt.Sprintf("%s:%d serving again at %s (pod %s; it was down %s)", pf.Resource, pf.Port, s.URL, s.Pod, s.Down.Round(time.Millisecond))
+	case s.Up:
+		e.Status = events.StatusInfo
+		e.Message = fmt.Sprintf("%s:%d serving at %s", pf.Resource, pf.Port, s.URL)
+	default:
+		e.Status = events.StatusFailed
+		e.Message = fmt.Sprintf("%s:%d not reachable (%s): connections to %s are refused until it is; retrying", pf.Resource, pf.Port, s.Reason, s.URL)
+	}
+	return e
 }
 
 // forwardNamespace: the forward's own namespace, else the namespace of the
