@@ -8,6 +8,8 @@ package soak
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,6 +26,10 @@ const (
 	warmup       = 10   // cycles before the baseline sample
 	rssTolerance = 0.10 // end RSS at most 10% above the baseline
 	fdTolerance  = 4    // open descriptors beyond the baseline
+	thrTolerance = 4    // OS threads beyond the baseline
+	// goroutines beyond the baseline: a cycle in flight or a log stream
+	// being replaced has a few; a leak of one per cycle gives hundreds.
+	goTolerance  = 25
 	cycleTimeout = 4 * time.Minute
 )
 
@@ -36,6 +42,27 @@ func cycles(t *testing.T) int {
 	if err != nil || n <= warmup {
 		t.Fatalf("DEVLOOP_SOAK_CYCLES=%q: want a number above %d", s, warmup)
 	}
+	return n
+}
+
+// goroutines reads the goroutine count from devloop's pprof server.
+func goroutines(t *testing.T, addr string) int {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatalf("reading devloop's goroutines: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`goroutine profile: total (\d+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no goroutine total in %q", b)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
 	return n
 }
 
@@ -56,7 +83,8 @@ func TestSoak(t *testing.T) {
 		_ = env.Command(t.Context(), "kubectl", "delete", "namespace", ns, "--wait=false", "--ignore-not-found").Run()
 	})
 
-	p := devproc.Start(t, testenv.Binary(t), dir, "dev", "-o", "json")
+	pprof := fmt.Sprintf("127.0.0.1:%d", devproc.FreePort(t))
+	p := devproc.Start(t, testenv.Binary(t), dir, "dev", "-o", "json", "--pprof-addr", pprof)
 	_, next := p.Next(t, 0, 8*time.Minute, "the first cycle", func(e devproc.Event) bool {
 		return e.Phase == "cycle" && e.Status != "start"
 	})
@@ -74,6 +102,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("first pass serving after %s; %d cycles follow", time.Since(p.Started).Round(time.Second), n)
 
 	var base devproc.ProcStat
+	var baseG int
 	var served []time.Duration
 	failed := 0
 	start := time.Now()
@@ -103,11 +132,12 @@ func TestSoak(t *testing.T) {
 			if base, err = devproc.Stat(p.Pid()); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("after %d cycles: RSS %d KiB, %d fds, %d threads", warmup, base.RSSKiB, base.FDs, base.Threads)
+			baseG = goroutines(t, pprof)
+			t.Logf("after %d cycles: RSS %d KiB, %d fds, %d threads, %d goroutines", warmup, base.RSSKiB, base.FDs, base.Threads, baseG)
 		}
 		if i%25 == 0 {
 			s, _ := devproc.Stat(p.Pid())
-			t.Logf("after %d cycles (%s): RSS %d KiB, %d fds, %d threads", i, time.Since(start).Round(time.Second), s.RSSKiB, s.FDs, s.Threads)
+			t.Logf("after %d cycles (%s): RSS %d KiB, %d fds, %d threads, %d goroutines", i, time.Since(start).Round(time.Second), s.RSSKiB, s.FDs, s.Threads, goroutines(t, pprof))
 		}
 	}
 	time.Sleep(time.Second)
@@ -115,14 +145,21 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	endG := goroutines(t, pprof)
 	sorted := append([]time.Duration(nil), served...)
 	sort.Slice(sorted, func(a, b int) bool { return sorted[a] < sorted[b] })
 	pct := func(q float64) time.Duration { return sorted[int(q*float64(len(sorted)-1))].Round(time.Millisecond) }
 	t.Logf("%d cycles in %s, %d failed; edit→served median %s, p90 %s, max %s",
 		n, time.Since(start).Round(time.Second), failed, pct(0.5), pct(0.9), pct(1))
-	t.Logf("after cycle %d: RSS %d KiB, %d fds, %d threads; at the end: RSS %d KiB (%+.1f%%), %d fds (%+d), %d threads (%+d)",
-		warmup, base.RSSKiB, base.FDs, base.Threads,
-		end.RSSKiB, 100*float64(end.RSSKiB-base.RSSKiB)/float64(base.RSSKiB), end.FDs, end.FDs-base.FDs, end.Threads, end.Threads-base.Threads)
+	t.Logf("after cycle %d: RSS %d KiB, %d fds, %d threads, %d goroutines; at the end: RSS %d KiB (%+.1f%%), %d fds (%+d), %d threads (%+d), %d goroutines (%+d)",
+		warmup, base.RSSKiB, base.FDs, base.Threads, baseG,
+		end.RSSKiB, 100*float64(end.RSSKiB-base.RSSKiB)/float64(base.RSSKiB), end.FDs, end.FDs-base.FDs, end.Threads, end.Threads-base.Threads, endG, endG-baseG)
+	if end.Threads > base.Threads+thrTolerance {
+		t.Errorf("OS threads grew from %d after %d cycles to %d after %d", base.Threads, warmup, end.Threads, n)
+	}
+	if endG > baseG+goTolerance {
+		t.Errorf("goroutines grew from %d after %d cycles to %d after %d", baseG, warmup, endG, n)
+	}
 	if float64(end.RSSKiB) > float64(base.RSSKiB)*(1+rssTolerance) {
 		t.Errorf("RSS grew from %d KiB after %d cycles to %d KiB after %d (more than %.0f%%)", base.RSSKiB, warmup, end.RSSKiB, n, 100*rssTolerance)
 	}
