@@ -12,7 +12,8 @@ const AnnotationHelmResourcePolicy = "helm.sh/resource-policy"
 // naming an artifact are rewritten to the references deployed, and the
 // object is labelled with LabelConfig (Helm sets LabelManagedBy to "Helm"
 // itself, so devloop's selector, and so its prune and delete, never match a
-// release's objects: Helm owns them). What must outlive the release is
+// release's objects: Helm owns them); pod templates get devloop's labels.
+// What must outlive the release is
 // marked for devloop's own cleanup: the claim templates of a StatefulSet
 // carry devloop's full labels, so that their PVCs are kept on uninstall
 // and deleted by `devloop delete --data` like those of a kustomize
@@ -36,10 +37,18 @@ func MarkHelmObject(u *unstructured.Unstructured, images map[string]string, conf
 		}
 		u.SetAnnotations(a)
 	}
+	// Pod templates carry devloop's labels, as an overlay's do: live sync
+	// and the logs find the release's pods (which a controller owns, so
+	// devloop's delete never selects them).
+	labels := map[string]string{LabelManagedBy: ManagedByValue, LabelConfig: configName}
+	for _, p := range templatePaths(u) {
+		if err := labelAt(u.Object, p, labels); err != nil {
+			return err
+		}
+	}
 	if u.GetKind() != "StatefulSet" {
 		return nil
 	}
-	labels := map[string]string{LabelManagedBy: ManagedByValue, LabelConfig: configName}
 	claims, _, _ := unstructured.NestedSlice(u.Object, "spec", "volumeClaimTemplates")
 	if len(claims) == 0 {
 		return nil

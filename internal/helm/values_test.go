@@ -124,6 +124,10 @@ metadata: {name: cache}
 	if cl[deploy.LabelManagedBy] != deploy.ManagedByValue || cl[deploy.LabelConfig] != "notes" {
 		t.Errorf("claim template labels %v, want devloop's", cl)
 	}
+	tl := web.Object["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)
+	if tl[deploy.LabelManagedBy] != deploy.ManagedByValue || tl[deploy.LabelConfig] != "notes" {
+		t.Errorf("pod template labels %v, want devloop's", tl)
+	}
 	if pvc.GetAnnotations()[deploy.AnnotationHelmResourcePolicy] != "keep" {
 		t.Errorf("PVC annotations %v, want resource-policy keep", pvc.GetAnnotations())
 	}
