@@ -108,6 +108,8 @@ type Facts struct {
 	// KEP-1755 ConfigMap, empty when there is none.
 	LocalRegistryHosting string
 	ConfiguredRegistry   string
+	// NodesForbidden: the user may not list nodes (Nodes is empty).
+	NodesForbidden bool
 	// FileExists reports whether a path exists on this machine (for the k3s
 	// socket); nil means os.Stat.
 	FileExists func(string) bool
@@ -118,10 +120,16 @@ type Facts struct {
 // the nodes and the advertised registry it reads from the cluster.
 func Detect(ctx context.Context, k kubernetes.Interface, f Facts) (Cluster, error) {
 	nodes, err := k.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
+	switch {
+	case err == nil:
+		f.Nodes = nodes.Items
+	case apierrors.IsForbidden(err):
+		// A user confined to a namespace: what the user states (a registry,
+		// --delivery, --containerd-address) still decides.
+		f.NodesForbidden = true
+	default:
 		return Cluster{}, fmt.Errorf("listing nodes: %w", err)
 	}
-	f.Nodes = nodes.Items
 	cm, err := k.CoreV1().ConfigMaps("kube-public").Get(ctx, LocalRegistryConfigMap, metav1.GetOptions{})
 	switch {
 	case err == nil:
@@ -211,7 +219,7 @@ func Classify(f Facts) (Cluster, error) {
 		c.Reason = fmt.Sprintf("the cluster advertises the local registry %s (kube-public/%s)", adv.Host, LocalRegistryConfigMap)
 		return c, nil
 	}
-	return Cluster{}, &UnknownClusterError{Context: f.KubeContext, Server: f.ServerURL}
+	return Cluster{}, &UnknownClusterError{Context: f.KubeContext, Server: f.ServerURL, NodesForbidden: f.NodesForbidden}
 }
 
 func classifyNodes(f Facts, exists func(string) bool, c *Cluster) (Kind, bool) {
@@ -388,9 +396,18 @@ func parseLocalRegistryHosting(s string) (localRegistryHosting, error) {
 // cluster, and how to tell it.
 type UnknownClusterError struct {
 	Context, Server string
+	// NodesForbidden: the user may not list nodes, so their marks are unseen.
+	NodesForbidden bool
 }
 
 func (e *UnknownClusterError) Error() string {
+	if e.NodesForbidden {
+		return fmt.Sprintf("cannot tell how to get images into the cluster of context %q (server %s): "+
+			"this user may not list nodes, where devloop reads the cluster's kind and platforms, "+
+			"and the cluster advertises no local registry. Set registry in devloop.yaml (or --delivery registry), "+
+			"--delivery engine for a cluster that runs images from this engine, or --containerd-address; "+
+			"or ask for get/list on nodes", e.Context, e.Server)
+	}
 	return fmt.Sprintf("cannot tell how to get images into the cluster of context %q (server %s): "+
 		"it is not kind, k3d, k3s, minikube or Docker Desktop and advertises no local registry. "+
 		"Set registry in devloop.yaml to a registry this machine can push to and the cluster can pull from, "+

@@ -8,8 +8,12 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 type nodeOpt func(*corev1.Node)
@@ -182,5 +186,31 @@ func TestDetectWithClientset(t *testing.T) {
 	var ue *UnknownClusterError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A user who may not list nodes: what the user states still decides, and
+// without it the error says what to set.
+func TestDetectNodesForbidden(t *testing.T) {
+	forbidding := func() *fake.Clientset {
+		k := fake.NewClientset()
+		k.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "", errors.New("namespaced user"))
+		})
+		return k
+	}
+	c, err := Detect(context.Background(), forbidding(), Facts{KubeContext: "dev", ServerURL: "https://127.0.0.1:6443",
+		Override: Override{ContainerdAddress: "/run/containerd/containerd.sock"}})
+	if err != nil || c.Kind != KindContainerd {
+		t.Fatalf("with --containerd-address: %+v, %v", c, err)
+	}
+	c, err = Detect(context.Background(), forbidding(), Facts{KubeContext: "dev", ServerURL: "https://127.0.0.1:6443", ConfiguredRegistry: "registry.example.com"})
+	if err != nil || c.Kind != KindRegistry || len(c.Platforms) != 0 {
+		t.Fatalf("with a registry: %+v, %v", c, err)
+	}
+	_, err = Detect(context.Background(), forbidding(), Facts{KubeContext: "dev", ServerURL: "https://127.0.0.1:6443"})
+	var ue *UnknownClusterError
+	if !errors.As(err, &ue) || !ue.NodesForbidden || !strings.Contains(err.Error(), "may not list nodes") {
+		t.Fatalf("with nothing stated: %v", err)
 	}
 }

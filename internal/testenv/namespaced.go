@@ -73,12 +73,26 @@ subjects:
 // deletion removes the account, the test's end the node reader.
 func (e *Env) NamespacedKubeconfig(t testing.TB, ns string) string {
 	t.Helper()
+	return e.namespacedKubeconfig(t, ns, true)
+}
+
+// NamespacedKubeconfigNoNodes is NamespacedKubeconfig without reading
+// nodes: the account may touch nothing outside its namespace.
+func (e *Env) NamespacedKubeconfigNoNodes(t testing.TB, ns string) string {
+	t.Helper()
+	return e.namespacedKubeconfig(t, ns, false)
+}
+
+func (e *Env) namespacedKubeconfig(t testing.TB, ns string, nodes bool) string {
+	t.Helper()
 	e.Apply(t, ns, namespacedUser)
-	reader := "devloop-node-reader-" + ns
-	t.Cleanup(func() {
-		_ = e.Command(context.Background(), "kubectl", "delete", "--ignore-not-found", "clusterrolebinding/"+reader, "clusterrole/"+reader).Run()
-	})
-	e.Apply(t, ns, strings.ReplaceAll(strings.ReplaceAll(nodeReader, "NAME", reader), "NS", ns))
+	if nodes {
+		reader := "devloop-node-reader-" + ns
+		t.Cleanup(func() {
+			_ = e.Command(context.Background(), "kubectl", "delete", "--ignore-not-found", "clusterrolebinding/"+reader, "clusterrole/"+reader).Run()
+		})
+		e.Apply(t, ns, strings.ReplaceAll(strings.ReplaceAll(nodeReader, "NAME", reader), "NS", ns))
+	}
 	token := strings.TrimSpace(MustRun(t, e.Command(context.Background(), "kubectl", "-n", ns, "create", "token", "devloop-user", "--duration=2h")))
 	var view struct {
 		Clusters []struct {

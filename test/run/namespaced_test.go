@@ -66,3 +66,39 @@ func TestNamespacedUser(t *testing.T) {
 		t.Errorf("delete without --data removed the claim data-notes-store-0")
 	}
 }
+
+// TestNamespacedUserWithoutNodes: a user who may not even list nodes runs,
+// and is told what to state when devloop cannot tell the cluster's kind.
+func TestNamespacedUserWithoutNodes(t *testing.T) {
+	env := testenv.Require(t)
+	if env.ContainerdSocket == "" {
+		t.Skip("the test cluster's containerd socket is not known here")
+	}
+	dir, name := testenv.CopyExample(t, "notes")
+	edit(t, dir, "k8s/overlays/dev/kustomization.yaml", "  - namespace.yaml\n", "")
+	env.Kubectl(t, "create", "namespace", name)
+	t.Cleanup(func() {
+		cmd := env.Command(context.Background(), testenv.Binary(t), "delete", "--data", "--wait=false")
+		cmd.Dir = dir
+		_ = cmd.Run()
+		_ = env.Command(context.Background(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
+	})
+	user := []string{"KUBECONFIG=" + env.NamespacedKubeconfigNoNodes(t, name)}
+
+	r := devloop(t, dir, user, 5*time.Minute, "run", "-o", "json")
+	if r.Code == 0 {
+		t.Fatalf("devloop run with no way to tell the cluster's kind exited 0:\n%s", tail(r.output(), 20))
+	}
+	if !strings.Contains(r.output(), "may not list nodes") || !strings.Contains(r.output(), "--containerd-address") {
+		t.Errorf("the error does not say nodes are unreadable and what to state instead:\n%s", tail(r.output(), 20))
+	}
+
+	r = devloop(t, dir, user, 10*time.Minute, "run", "-o", "json", "--containerd-address", env.ContainerdSocket)
+	if r.Code != 0 {
+		t.Fatalf("devloop run --containerd-address as a user without nodes exited %d:\n%s", r.Code, tail(r.output(), 30))
+	}
+	out, err := env.Command(context.Background(), "kubectl", "-n", name, "get", "deployment", "notes-web", "-o", "jsonpath={.status.readyReplicas}").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("notes-web is not Ready in %s: %v %s", name, err, out)
+	}
+}
