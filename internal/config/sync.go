@@ -24,10 +24,14 @@ func (r SyncRule) Match(rel string) bool {
 }
 
 // Target returns where the file at context-relative path rel lands in the container,
-// path.Join(Dest, rel), and whether the rule applies to it at all.
+// path.Join(Dest, rel), and whether the rule applies to it at all. With a run command
+// every matched file maps to Dest: what lands there is the command's output.
 func (r SyncRule) Target(rel string) (string, bool) {
 	if !r.Match(rel) {
 		return "", false
+	}
+	if r.Runs() {
+		return r.Dest, true
 	}
 	return path.Join(r.Dest, path.Clean(strings.ReplaceAll(rel, "\\", "/"))), true
 }

@@ -127,9 +127,10 @@ type SyncRun struct {
 	Command []string `yaml:"command"`
 	// Dir is relative to the build context (default: the context).
 	Dir string `yaml:"dir"`
-	// Env is added to devloop's environment; ${NAME} in Command and Env
-	// values expands DEVLOOP_OS, DEVLOOP_ARCH (the nodes' platform),
-	// DEVLOOP_OUTPUT and the environment.
+	// Env is added to devloop's environment, which has DEVLOOP_OS and
+	// DEVLOOP_ARCH (the platform the image is built for, the nodes' by
+	// default), DEVLOOP_OUTPUT, DEVLOOP_IMAGE and DEVLOOP_CONTEXT; ${NAME} of
+	// those (only) is expanded in Command and Env values.
 	Env map[string]string `yaml:"env"`
 	// Timeout bounds the command (default 5m).
 	Timeout time.Duration `yaml:"timeout"`

@@ -18,7 +18,7 @@ import (
 
 // syncContainer sends the copies as one tar stream and the deletions as one
 // rm, and returns the bytes sent.
-func (s *Syncer) syncContainer(ctx context.Context, c container, files []File) (int64, error) {
+func (s *Syncer) syncContainer(ctx context.Context, c container, target Target, files []File) (int64, error) {
 	var copies, deletes []File
 	for _, f := range files {
 		if f.Delete {
@@ -28,29 +28,36 @@ func (s *Syncer) syncContainer(ctx context.Context, c container, files []File) (
 		}
 	}
 	var sent int64
-	if len(copies) > 0 {
-		var n int64
-		stderr, err := s.exec.Exec(ctx, c.ns, c.pod, c.name, []string{"tar", "xf", "-", "-C", "/"}, func(w *countingWriter) error {
-			err := writeTar(w, copies)
-			n = w.n
-			return err
-		})
-		sent += n
-		if err != nil {
-			if noTar(stderr, err) {
-				return sent, fmt.Errorf("syncing into pod/%s container %s: %w", c.pod, c.name, ErrNoTar)
-			}
-			return sent, fmt.Errorf("syncing into pod/%s container %s: %w%s", c.pod, c.name, err, detail(stderr))
+	recv, rm := []string{"tar", "xf", "-", "-C", "/"}, []string{"rm", "-f", "--"}
+	if target.Helper != "" {
+		recv, rm = []string{target.Helper, "recv"}, []string{target.Helper, "rm"}
+		if target.Restart {
+			recv = append(recv, "--restart")
 		}
 	}
 	if len(deletes) > 0 {
-		cmd := []string{"rm", "-f", "--"}
+		cmd := rm
 		for _, f := range deletes {
 			cmd = append(cmd, f.Dest)
 		}
 		stderr, err := s.exec.Exec(ctx, c.ns, c.pod, c.name, cmd, nil)
 		if err != nil {
 			return sent, fmt.Errorf("deleting synced files in pod/%s container %s: %w%s", c.pod, c.name, err, detail(stderr))
+		}
+	}
+	if len(copies) > 0 || target.Restart {
+		var n int64
+		stderr, err := s.exec.Exec(ctx, c.ns, c.pod, c.name, recv, func(w *countingWriter) error {
+			err := writeTar(w, copies)
+			n = w.n
+			return err
+		})
+		sent += n
+		if err != nil {
+			if target.Helper == "" && noTar(stderr, err) {
+				return sent, fmt.Errorf("syncing into pod/%s container %s: %w", c.pod, c.name, ErrNoTar)
+			}
+			return sent, fmt.Errorf("syncing into pod/%s container %s: %w%s", c.pod, c.name, err, detail(stderr))
 		}
 	}
 	return sent, nil

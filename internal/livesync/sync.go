@@ -33,6 +33,12 @@ type Target struct {
 	// After are commands run in each container once its files are synced
 	// (devloop.yaml's sync hooks), in order; a failing one fails the sync.
 	After []Command
+	// Helper, when set, is the path of devloop's helper in the containers:
+	// it receives the files (no tar needed in the image) and deletes them.
+	Helper string
+	// Restart restarts the containers' process after the copy (through
+	// the helper, which must be set).
+	Restart bool
 }
 
 // Command is a command run in a container after a sync.
@@ -108,6 +114,9 @@ func (s *Syncer) Sync(ctx context.Context, target Target, files []File) (Result,
 	if err != nil {
 		return res, fmt.Errorf("listing pods to sync: %w", err)
 	}
+	if target.Restart && target.Helper == "" {
+		return res, fmt.Errorf("sync: a restart needs devloop's helper in the containers")
+	}
 	targets := matchContainers(list.Items, target.Image)
 	if len(targets) == 0 || len(files) == 0 {
 		return res, nil
@@ -124,7 +133,7 @@ func (s *Syncer) Sync(ctx context.Context, target Target, files []File) (Result,
 	g.SetLimit(s.parallel)
 	for _, c := range targets {
 		g.Go(func() error {
-			n, err := s.syncContainer(gctx, c, files)
+			n, err := s.syncContainer(gctx, c, target, files)
 			mu.Lock()
 			bytes += n
 			mu.Unlock()

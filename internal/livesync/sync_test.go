@@ -189,3 +189,33 @@ func TestSyncRunsTheAfterHooksInEachContainerAfterItsFiles(t *testing.T) {
 		t.Fatal("a failing copy or hook must fail the sync")
 	}
 }
+
+func TestSyncThroughTheHelperNeedsNoTarAndRestarts(t *testing.T) {
+	dir := t.TempDir()
+	local := filepath.Join(dir, "web")
+	if err := os.WriteFile(local, []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := runningPod("p", map[string]string{"app": "reg/app:1"})
+	ex := &fakeExec{}
+	s := &Syncer{client: fake.NewSimpleClientset(&p), exec: ex, log: zap.NewNop(), parallel: 1}
+	_, err := s.Sync(context.Background(), Target{Namespace: "ns", Image: "reg/app", Helper: "/devloop/helper", Restart: true},
+		[]File{{Local: local, Dest: "/app/web"}, {Dest: "/app/old", Delete: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for _, c := range ex.calls {
+		cmds = append(cmds, strings.Join(c.cmd, " "))
+	}
+	if strings.Join(cmds, "; ") != "/devloop/helper rm /app/old; /devloop/helper recv --restart" {
+		t.Fatalf("commands %v; want the helper's rm, then its recv with the restart last", cmds)
+	}
+	h, err := tar.NewReader(bytes.NewReader(ex.calls[1].tar)).Next()
+	if err != nil || h.Name != "app/web" || h.Mode != 0o755 {
+		t.Fatalf("tar entry %+v, %v", h, err)
+	}
+	if _, err := s.Sync(context.Background(), Target{Namespace: "ns", Image: "reg/app", Restart: true}, []File{{Local: local, Dest: "/app/web"}}); err == nil {
+		t.Fatal("a restart without the helper must fail")
+	}
+}

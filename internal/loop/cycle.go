@@ -165,16 +165,16 @@ func (l *Loop) sync(ctx context.Context, a plan.ArtifactPlan) error {
 	if err != nil {
 		return fmt.Errorf("devloop's label selector: %w", err)
 	}
-	files := make([]livesync.File, 0, len(a.Copy)+len(a.Delete))
-	for _, c := range a.Copy {
-		files = append(files, livesync.File{Local: c.Src, Dest: c.Dest})
-	}
-	for _, d := range a.Delete {
-		files = append(files, livesync.File{Dest: d, Delete: true})
+	sw, err := l.syncFiles(ctx, cfg, a) // runs the rules' host commands
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", a.Image, err)
 	}
 	t := events.Start(l.sink, events.Event{Phase: events.PhaseSync, Artifact: a.Image})
-	target := livesync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image, After: syncHooks(cfg, a)}
-	r, err := l.syncer.Sync(ctx, target, files)
+	target := livesync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image, After: syncHooks(cfg, a), Restart: sw.restart}
+	if sw.helper {
+		target.Helper = deploy.HelperPath
+	}
+	r, err := l.syncer.Sync(ctx, target, sw.files)
 	if err != nil {
 		t.Fail(err)
 		return fmt.Errorf("syncing %s: %w", a.Image, err)

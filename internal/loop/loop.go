@@ -85,6 +85,10 @@ type Options struct {
 	// RetryBackoff is the first wait before a transient failure is retried
 	// (doubling up to 30 s); default 1 s.
 	RetryBackoff time.Duration
+	// Platform returns the platform (os/arch) an artifact runs on, for the
+	// DEVLOOP_OS and DEVLOOP_ARCH of sync rules' run commands; may be nil
+	// (linux, no arch).
+	Platform func(image string) string
 }
 
 // Loop is one `devloop dev` session.

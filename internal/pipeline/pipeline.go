@@ -60,6 +60,9 @@ type Options struct {
 	// CacheRender keeps the kustomize output between deploys until
 	// ForgetRender (the dev loop, which watches the manifests).
 	CacheRender bool
+	// Helper injects devloop's helper into the pods of artifacts whose sync
+	// rules restart the process: `devloop dev` only, never `devloop run`.
+	Helper bool
 }
 
 // Runner makes passes for one configuration against one cluster.
@@ -106,6 +109,10 @@ type Runner struct {
 	// appNamespace is the namespace of most rendered objects (hooks'
 	// DEVLOOP_NAMESPACE and the namespace of container hooks).
 	appNamespace string
+
+	// helper is devloop's helper image once built (Options.Helper); the
+	// pass goroutine alone uses it.
+	helper helperState
 }
 
 // artifactState is what the Runner knows of an artifact from earlier passes.

@@ -50,6 +50,8 @@ func Dev(ctx context.Context, log *zap.Logger, o DevOptions) error {
 			feed.Publish(State{Config: cfg, Objects: objs, Deployed: true})
 		},
 		URLs: fw.URLs,
+		// The platform a sync rule's run command builds for.
+		Platform: o.Runner.Platform,
 		// Between cycles devloop only waits: give back what a cycle used.
 		OnIdle: debug.FreeOSMemory,
 	})
