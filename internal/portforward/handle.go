@@ -143,14 +143,16 @@ func (f *Forwarder) pipe(ctx context.Context, conn net.Conn, t *target, c httpst
 	}
 	defer c.RemoveStreams(data)
 
+	p := t.addPipe()
+	defer t.removePipe(p)
 	remoteDone := make(chan struct{})
 	localDone := make(chan struct{})
 	go func() {
-		_, _ = io.Copy(conn, data)
+		_, _ = io.Copy(p.writer(conn, dirToClient), data)
 		close(remoteDone)
 	}()
 	go func() {
-		_, _ = io.Copy(data, conn)
+		_, _ = io.Copy(p.writer(data, dirToPod), conn)
 		_ = data.Close() // half-close: no more data from the local side
 		close(localDone)
 	}()
@@ -158,6 +160,7 @@ func (f *Forwarder) pipe(ctx context.Context, conn net.Conn, t *target, c httpst
 	case <-remoteDone:
 	case <-c.CloseChan():
 	case <-ctx.Done():
+	case <-p.stop: // the pod was replaced and this connection is between requests
 	}
 	_ = data.Reset()
 	_ = conn.Close()

@@ -24,8 +24,10 @@ type target struct {
 
 	mu      sync.Mutex
 	conn    httpstream.Connection
-	active  int
-	retired bool
+	active   int
+	retired  bool
+	pipes    map[*piped]struct{} // local connections piped to this pod
+	draining bool                // drain is running
 }
 
 func (t *target) same(o *target) bool {
@@ -94,6 +96,10 @@ func (t *target) retire() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.retired = true
+	if len(t.pipes) > 0 && !t.draining {
+		t.draining = true
+		go t.drain()
+	}
 	t.closeIfIdleLocked()
 }
 
