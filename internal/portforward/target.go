@@ -22,8 +22,8 @@ type target struct {
 	// retired (set before the target is shared).
 	onLost func(*target)
 
-	mu      sync.Mutex
-	conn    httpstream.Connection
+	mu       sync.Mutex
+	conn     httpstream.Connection
 	active   int
 	retired  bool
 	pipes    map[*piped]struct{} // local connections piped to this pod
