@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -13,10 +14,11 @@ import (
 // deliverScenario is scenario 6: time and bytes to get an image into a
 // cluster after a one-line change, for a small image and a ~200 MB one,
 // through each delivery path: containerd import (the test cluster's
-// default), a registry push (registry: in devloop.yaml), and on the kind
-// cluster the node import (baseline: `kind load docker-image` of the same
-// image under a new name, in the same run) and kind's advertised local
-// registry. devloop reports the bytes it imported; for the registries the
+// default; baseline: `docker save | ctr images import` of the same image
+// under a new name, in the same run), a registry push (registry: in
+// devloop.yaml), and on the kind cluster the node import (baseline: `kind
+// load docker-image` likewise) and kind's advertised local registry.
+// devloop reports the bytes it sent to the importer; for the registries the
 // growth of the registry's storage is measured instead.
 func (b *Bench) deliverScenario(ctx context.Context) error {
 	const sc = "deliver"
@@ -94,6 +96,9 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 			if p.name == "kind node import" {
 				load = b.res.add(sc, label+": baseline: kind load docker-image (same image, new name)", "ms", nil)
 			}
+			if p.name == "containerd" {
+				load = b.res.add(sc, label+": baseline: docker save | ctr images import (same image, new name)", "ms", nil)
+			}
 			cfgFile := fmt.Sprintf("devloop-%s-%s.yaml", size, strings.ReplaceAll(p.name, " ", "-"))
 			for i := 0; i <= n; i++ {
 				ver := fmt.Sprintf("%s %d %d\n", p.name, i, time.Now().UnixNano())
@@ -128,7 +133,11 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				build.Samples = append(build.Samples, phaseSum(evs, "build"))
 				deliver.Samples = append(deliver.Samples, phaseSum(evs, "deliver"))
 				if load != nil {
-					if d, err := b.kindLoad(ctx, evs, i); err != nil {
+					baseline := b.kindLoad
+					if p.name == "containerd" {
+						baseline = b.saveImport
+					}
+					if d, err := baseline(ctx, evs, i); err != nil {
 						b.res.errorf(sc, "%s: %v", label, err)
 					} else {
 						load.Samples = append(load.Samples, d)
@@ -221,6 +230,33 @@ func (b *Bench) kindLoad(ctx context.Context, evs []Event, rep int) (float64, er
 	d, out, err := b.cmd(ctx, "", "kind", "load", "docker-image", alias, "--name", os.Getenv("DEVLOOP_KIND_CLUSTER"))
 	if err != nil {
 		return 0, fmt.Errorf("kind load docker-image: %w: %s", err, tail(out, 2048))
+	}
+	return ms(d), nil
+}
+
+// saveImport is the baseline of the containerd import: the image devloop
+// just built, under a new name, saved whole and piped into `ctr images
+// import` of the test cluster's containerd, timed from outside.
+func (b *Bench) saveImport(ctx context.Context, evs []Event, rep int) (float64, error) {
+	sock := os.Getenv("DEVLOOP_CONTAINERD_SOCK")
+	ref := ""
+	for _, e := range evs {
+		if e.Phase == "build" && e.Image != "" {
+			ref = e.Image
+		}
+	}
+	if ref == "" || sock == "" {
+		return 0, fmt.Errorf("no built image in devloop's events or DEVLOOP_CONTAINERD_SOCK not set")
+	}
+	alias := fmt.Sprintf("bench-saveimport-%s:%d", b.id, rep)
+	if _, out, err := b.cmd(ctx, "", "docker", "tag", ref, alias); err != nil {
+		return 0, fmt.Errorf("docker tag: %w: %s", err, out)
+	}
+	b.image(alias)
+	script := fmt.Sprintf("docker save %s | ctr -a %s -n k8s.io images import --platform linux/%s -", alias, sock, runtime.GOARCH)
+	d, out, err := b.cmd(ctx, "", "bash", "-o", "pipefail", "-c", script)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", script, err, tail(out, 2048))
 	}
 	return ms(d), nil
 }

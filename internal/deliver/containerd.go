@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -65,8 +66,8 @@ func (c *Containerd) ForPlatforms(platforms []string) *Containerd {
 	return c
 }
 
-// Close releases the connection to containerd's API.
-func (c *Containerd) Close() error { return c.images.close() }
+// Close releases the connections to containerd's API and the engine's.
+func (c *Containerd) Close() error { return errors.Join(c.images.close(), c.exp.close()) }
 
 // Method implements Deliverer.
 func (c *Containerd) Method() string { return "containerd import (" + c.addr + ")" }
@@ -174,7 +175,9 @@ func listed(out []byte, ref string) bool {
 }
 
 // Deliver implements Deliverer: the engine's image archive streams into
-// `ctr images import -`, with no temporary file.
+// `ctr images import -`, with no temporary file, leaving out the blobs the
+// cluster's containerd already has (a one-line change sends its one new
+// layer, the manifest, config and index).
 func (c *Containerd) Deliver(ctx context.Context, ref string) (Report, error) {
 	start := time.Now()
 	rep := Report{Ref: ref, Method: c.Method()}
@@ -191,27 +194,65 @@ func (c *Containerd) Deliver(ctx context.Context, ref string) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rc, err := c.engine.ImageSave(ctx, []string{ref})
-	if err != nil {
-		return rep, fmt.Errorf("exporting %s from %s: %w", ref, x.store, err)
+	st, err := c.importArchive(ctx, x, c.have)
+	if err != nil && st.Skipped > 0 && !errors.Is(err, context.Canceled) {
+		// A blob containerd listed may have gone (garbage collection) before
+		// the importer read it: once more with every blob.
+		c.log.Warn("import without the blobs containerd has failed; sending the whole image", zap.Error(err))
+		var again archiveStats
+		again, err = c.importArchive(ctx, x, nil)
+		again.Sent += st.Sent
+		st = again
 	}
-	defer rc.Close()
-	cmd, err := c.ctr(ctx, x.importArgs()...)
+	rep.Bytes = st.Sent
 	if err != nil {
-		return rep, err
-	}
-	counter := &countingReader{r: rc}
-	cmd.Stdin = counter
-	if _, err := c.run(cmd); err != nil {
 		return rep, fmt.Errorf("importing %s into containerd: %w", ref, x.importError(err, ""))
 	}
 	full, _ := NormalizeRef(ref)
 	if ok, err := c.Present(ctx, ref); err != nil || !ok {
 		return rep, fmt.Errorf("importing %s into containerd: %s not listed afterwards (%v)", ref, full, err)
 	}
-	rep.Bytes, rep.Duration = counter.n, time.Since(start)
-	rep.Message = fmt.Sprintf("imported %s (%s) into %s", full, x.platform, c.addr)
+	rep.Duration = time.Since(start)
+	rep.Message = fmt.Sprintf("imported %s (%s) into %s: %s", full, x.platform, c.addr, st)
 	c.log.Info("delivered", zap.String("ref", ref), zap.String("method", rep.Method),
-		zap.Int64("bytes", rep.Bytes), zap.Duration("duration", rep.Duration))
+		zap.Int64("bytes", rep.Bytes), zap.Int64("archive_bytes", st.Read), zap.Int("blobs_skipped", st.Skipped),
+		zap.Duration("duration", rep.Duration))
 	return rep, nil
+}
+
+// have asks containerd's content service for a blob; when it does not
+// answer, the blob is sent.
+func (c *Containerd) have(ctx context.Context, digest string) (bool, error) {
+	ok, err := c.images.hasBlob(ctx, digest)
+	if err != nil {
+		c.log.Debug("containerd content lookup failed; sending the blob", zap.String("digest", digest), zap.Error(err))
+		return false, nil
+	}
+	return ok, nil
+}
+
+// importArchive streams the engine's archive of x through filterArchive
+// (every blob when have is nil) into `ctr images import`.
+func (c *Containerd) importArchive(ctx context.Context, x export, have haveBlob) (archiveStats, error) {
+	if have == nil {
+		have = blobSet(nil)
+	}
+	cmd, err := c.ctr(ctx, x.importArgs()...)
+	if err != nil {
+		return archiveStats{}, err
+	}
+	r, wait, err := c.exp.archive(ctx, x, have, c.log)
+	if err != nil {
+		return archiveStats{}, err
+	}
+	counter := &countingReader{r: r}
+	cmd.Stdin = counter
+	_, err = c.run(cmd)
+	_ = r.Close()
+	st, ferr := wait()
+	st.Sent = counter.n // what ctr read, tar headers included
+	if err == nil && ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
+		err = ferr // ctr may stop reading at the end-of-archive blocks
+	}
+	return st, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,7 +28,7 @@ type containerdImages struct {
 // from; Kubernetes keeps its images in k8s.io.
 const namespaceHeader = "containerd-namespace"
 
-func (c *containerdImages) client() (imagesapi.ImagesClient, error) {
+func (c *containerdImages) dial() (*grpc.ClientConn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conn == nil {
@@ -37,7 +38,33 @@ func (c *containerdImages) client() (imagesapi.ImagesClient, error) {
 		}
 		c.conn = conn
 	}
-	return imagesapi.NewImagesClient(c.conn), nil
+	return c.conn, nil
+}
+
+func (c *containerdImages) client() (imagesapi.ImagesClient, error) {
+	conn, err := c.dial()
+	if err != nil {
+		return nil, err
+	}
+	return imagesapi.NewImagesClient(conn), nil
+}
+
+// hasBlob reports whether containerd's content store holds the blob in
+// namespace k8s.io (what an import there may leave out of the archive).
+func (c *containerdImages) hasBlob(ctx context.Context, digest string) (bool, error) {
+	conn, err := c.dial()
+	if err != nil {
+		return false, err
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, namespaceHeader, "k8s.io")
+	_, err = contentapi.NewContentClient(conn).Info(ctx, &contentapi.InfoRequest{Digest: digest})
+	switch status.Code(err) {
+	case codes.OK:
+		return true, nil
+	case codes.NotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("asking containerd at %s for blob %s: %w", c.addr, digest, err)
 }
 
 // has reports whether containerd lists the fully qualified name.

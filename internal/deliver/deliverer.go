@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/distribution/reference"
@@ -57,15 +58,18 @@ type Engine interface {
 	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
 }
 
-// New returns the deliverer for a detected cluster.
+// New returns the deliverer for a detected cluster. The import paths read
+// image content from the engine's own containerd when it is on this
+// machine (EngineContainerdEnv names its socket when the engine does not).
 func New(c Cluster, engine Engine, log *zap.Logger) (Deliverer, error) {
+	content := os.Getenv(EngineContainerdEnv)
 	switch c.Kind {
 	case KindContainerd, KindK3s:
-		return NewContainerd(c.ContainerdAddress, engine, c.Kind == KindK3s, log).ForPlatforms(c.Platforms), nil
+		return NewContainerd(c.ContainerdAddress, engine, c.Kind == KindK3s, log).ForPlatforms(c.Platforms).FromEngineContainerd(content), nil
 	case KindKind:
-		return NewNodes(NodeSelector{Label: "io.x-k8s.kind.cluster", Cluster: c.Name, Flavour: "kind"}, engine, log).ForPlatforms(c.Platforms), nil
+		return NewNodes(NodeSelector{Label: "io.x-k8s.kind.cluster", Cluster: c.Name, Flavour: "kind"}, engine, log).ForPlatforms(c.Platforms).FromEngineContainerd(content), nil
 	case KindK3d:
-		return NewNodes(NodeSelector{Label: "k3d.cluster", Cluster: c.Name, Flavour: "k3d"}, engine, log).ForPlatforms(c.Platforms), nil
+		return NewNodes(NodeSelector{Label: "k3d.cluster", Cluster: c.Name, Flavour: "k3d"}, engine, log).ForPlatforms(c.Platforms).FromEngineContainerd(content), nil
 	case KindRegistry:
 		return NewRegistry(c.Registry, c.RegistryFromCluster, engine, log), nil
 	case KindMinikube, KindDockerDesktop, KindSharedEngine:

@@ -72,9 +72,14 @@ type exporter struct {
 	engine Engine
 	// nodePlatforms are the platforms of the cluster's Ready nodes.
 	nodePlatforms []string
+	// contentAddr is the engine's containerd socket the user gave
+	// (EngineContainerdEnv), tried after what the engine reports.
+	contentAddr string
 
-	mu    sync.Mutex
-	store *docker.ImageStore
+	mu           sync.Mutex
+	store        *docker.ImageStore
+	content      *engineContent
+	contentTried bool
 }
 
 func (e *exporter) imageStore(ctx context.Context) (docker.ImageStore, error) {

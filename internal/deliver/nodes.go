@@ -3,6 +3,7 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -45,6 +46,9 @@ func (n *Nodes) ForPlatforms(platforms []string) *Nodes {
 	n.exp.nodePlatforms = platforms
 	return n
 }
+
+// Close releases the connection to the engine's containerd.
+func (n *Nodes) Close() error { return n.exp.close() }
 
 // Method implements Deliverer.
 func (n *Nodes) Method() string { return n.sel.Flavour + " node import" }
@@ -220,20 +224,60 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 	return rep, nil
 }
 
+// importInto streams the engine's archive of x into the node's `ctr images
+// import`, leaving out the blobs the node's containerd lists (`ctr content
+// ls`); when that import fails having left some out, once more whole.
 func (n *Nodes) importInto(ctx context.Context, node nodeContainer, x export) (int64, error) {
-	rc, err := n.engine.ImageSave(ctx, []string{x.ref})
+	have, err := n.nodeBlobs(ctx, node)
 	if err != nil {
-		return 0, fmt.Errorf("exporting %s from %s: %w", x.ref, x.store, err)
+		n.log.Debug("listing the node's blobs failed; sending the whole image", zap.String("node", node.name), zap.Error(err))
+		have = blobSet(nil)
 	}
-	defer rc.Close()
-	counter := &countingReader{r: rc}
-	_, errOut, code, err := n.exec(ctx, node.id, append([]string{"ctr", "--namespace", "k8s.io"}, x.importArgs()...), counter)
+	st, err := n.importArchive(ctx, node, x, have)
+	if err != nil && st.Skipped > 0 && ctx.Err() == nil {
+		n.log.Warn("import without the blobs the node has failed; sending the whole image", zap.String("node", node.name), zap.Error(err))
+		var again archiveStats
+		again, err = n.importArchive(ctx, node, x, blobSet(nil))
+		again.Sent += st.Sent
+		st = again
+	}
+	if err == nil {
+		n.log.Debug("imported", zap.String("node", node.name), zap.Stringer("archive", st))
+	}
+	return st.Sent, err
+}
+
+// nodeBlobs lists the digests in the node's containerd (namespace k8s.io).
+func (n *Nodes) nodeBlobs(ctx context.Context, node nodeContainer) (haveBlob, error) {
+	out, errOut, code, err := n.exec(ctx, node.id, []string{"ctr", "--namespace", "k8s.io", "content", "ls", "-q"}, nil)
 	if err != nil {
-		return counter.n, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, err)
+		return nil, err
+	}
+	if code != 0 {
+		return nil, fmt.Errorf("ctr content ls exited %d: %s", code, strings.TrimSpace(errOut))
+	}
+	return blobSet(strings.Fields(out)), nil
+}
+
+func (n *Nodes) importArchive(ctx context.Context, node nodeContainer, x export, have haveBlob) (archiveStats, error) {
+	r, wait, err := n.exp.archive(ctx, x, have, n.log)
+	if err != nil {
+		return archiveStats{}, err
+	}
+	counter := &countingReader{r: r}
+	_, errOut, code, err := n.exec(ctx, node.id, append([]string{"ctr", "--namespace", "k8s.io"}, x.importArgs()...), counter)
+	_ = r.Close()
+	st, ferr := wait()
+	st.Sent = counter.n // what went through the exec, end-of-archive blocks included
+	if err != nil {
+		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, err)
 	}
 	if code != 0 {
 		err := fmt.Errorf("ctr exited %d: %s", code, strings.TrimSpace(errOut))
-		return counter.n, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, x.importError(err, errOut))
+		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, x.importError(err, errOut))
 	}
-	return counter.n, nil
+	if ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
+		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, ferr)
+	}
+	return st, nil
 }
