@@ -25,10 +25,11 @@ type supervisor struct {
 	argv   []string
 	stderr io.Writer
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd exited
-	code int           // the last exit code
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when cmd exited
+	code     int           // the last exit code
+	stopping bool          // stop asked cmd to end: its exit is no news
 }
 
 // supervise runs argv under a supervisor listening on sock until SIGTERM or
@@ -113,12 +114,16 @@ func (s *supervisor) start() error {
 	go func() {
 		err := cmd.Wait()
 		s.mu.Lock()
+		asked := s.stopping
 		s.code = exitCode(err)
+		if asked {
+			s.code = 0
+		}
 		if s.cmd == cmd {
 			s.cmd = nil
 		}
 		s.mu.Unlock()
-		if err != nil {
+		if err != nil && !asked {
 			fmt.Fprintf(s.stderr, "devloop-helper: %s exited: %v (the next sync restarts it)\n", s.argv[0], err)
 		}
 		close(done)
@@ -131,10 +136,16 @@ func (s *supervisor) start() error {
 func (s *supervisor) stop() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
+	s.stopping = cmd != nil
 	s.mu.Unlock()
 	if cmd == nil {
 		return
 	}
+	defer func() {
+		s.mu.Lock()
+		s.stopping = false
+		s.mu.Unlock()
+	}()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-done:
