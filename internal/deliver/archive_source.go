@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -43,6 +44,20 @@ func (e *exporter) archive(ctx context.Context, x export, have haveBlob, log *za
 	}
 	r, wait := streamFiltered(ctx, rc, have)
 	return r, wait, nil
+}
+
+// archiveError combines the importer's error with the archive writer's: the
+// writer's names the cause (a blob the engine lacks) when it broke the
+// stream; io.ErrClosedPipe only says the importer stopped reading (at the
+// end-of-archive blocks, or because it failed).
+func archiveError(importErr, writeErr error) error {
+	if writeErr == nil || errors.Is(writeErr, io.ErrClosedPipe) {
+		return importErr
+	}
+	if importErr == nil {
+		return writeErr
+	}
+	return fmt.Errorf("%w (the importer said: %v)", writeErr, importErr)
 }
 
 // engineContent locates the engine's containerd once (nil when it is not

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -251,8 +250,5 @@ func (c *Containerd) importArchive(ctx context.Context, x export, have haveBlob)
 	_ = r.Close()
 	st, ferr := wait()
 	st.Sent = counter.n // what ctr read, tar headers included
-	if err == nil && ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
-		err = ferr // ctr may stop reading at the end-of-archive blocks
-	}
-	return st, err
+	return st, archiveError(err, ferr)
 }

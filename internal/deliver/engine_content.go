@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
@@ -62,7 +63,10 @@ func locateEngineContent(ctx context.Context, candidates [][2]string, full, id s
 			continue
 		}
 		e := &engineContent{addr: c[0], ns: c[1], conn: conn}
-		if d, err := e.target(ctx, full); err == nil && d.Digest == id {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		d, err := e.target(cctx, full)
+		cancel()
+		if err == nil && d.Digest == id {
 			return e
 		}
 		_ = conn.Close()

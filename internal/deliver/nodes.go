@@ -3,7 +3,6 @@ package deliver
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -269,15 +268,11 @@ func (n *Nodes) importArchive(ctx context.Context, node nodeContainer, x export,
 	_ = r.Close()
 	st, ferr := wait()
 	st.Sent = counter.n // what went through the exec, end-of-archive blocks included
-	if err != nil {
-		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, err)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("ctr exited %d: %s", code, strings.TrimSpace(errOut))
 	}
-	if code != 0 {
-		err := fmt.Errorf("ctr exited %d: %s", code, strings.TrimSpace(errOut))
+	if err = archiveError(err, ferr); err != nil {
 		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, x.importError(err, errOut))
-	}
-	if ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
-		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, ferr)
 	}
 	return st, nil
 }

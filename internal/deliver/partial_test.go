@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -188,3 +189,20 @@ type closeRecorder struct {
 }
 
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+func TestArchiveError(t *testing.T) {
+	imp := errors.New("ctr: unexpected EOF")
+	missing := errors.New("content digest sha256:x: not found")
+	if err := archiveError(nil, fmt.Errorf("writing: %w", io.ErrClosedPipe)); err != nil {
+		t.Errorf("a closed pipe after a good import: %v", err)
+	}
+	if err := archiveError(imp, nil); !errors.Is(err, imp) {
+		t.Errorf("import error lost: %v", err)
+	}
+	if err := archiveError(imp, missing); !errors.Is(err, missing) || !strings.Contains(err.Error(), "unexpected EOF") {
+		t.Errorf("the writer's cause must lead, with the importer's words: %v", err)
+	}
+	if err := archiveError(nil, missing); !errors.Is(err, missing) {
+		t.Errorf("writer error lost: %v", err)
+	}
+}
