@@ -119,11 +119,11 @@ func (r *Runner) imageCommand(ctx context.Context, a config.Artifact, ref string
 	}
 	pr, err := name.ParseReference(ref)
 	if err != nil {
-		return ic, fmt.Errorf("not in the engine (%v) and %q is not a reference: %w", errs[0], ref, err)
+		return ic, fmt.Errorf("not in the engine (%w) and %q is not a reference: %w", errs[0], ref, err)
 	}
 	img, err := remote.Image(pr, remote.WithContext(ctx))
 	if err != nil {
-		return ic, fmt.Errorf("not in the engine (%v) nor readable from the registry: %w", errs[0], err)
+		return ic, fmt.Errorf("not in the engine (%w) nor readable from the registry: %w", errs[0], err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {

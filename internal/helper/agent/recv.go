@@ -49,7 +49,7 @@ func receive(r io.Reader, root string, restart bool, sock string) error {
 			stopped = true
 		}
 		if err := rewrite(dest, tmpErr.data, mode); err != nil {
-			return fmt.Errorf("writing %s: %w (and its directory is not writable: %v)", dest, err, tmpErr.err)
+			return fmt.Errorf("writing %s: %w (and its directory is not writable: %w)", dest, err, tmpErr.err)
 		}
 	}
 	switch {
