@@ -76,9 +76,7 @@ func podSpecPaths(u *unstructured.Unstructured) [][]string {
 var containerFields = []string{"containers", "initContainers", "ephemeralContainers"}
 
 // rewriteImages replaces the images of every container of every pod spec of u.
-// It returns the number of references changed.
-func rewriteImages(u *unstructured.Unstructured, images map[string]string) int {
-	n := 0
+func rewriteImages(u *unstructured.Unstructured, images map[string]string) {
 	for _, p := range podSpecPaths(u) {
 		spec, ok, _ := unstructured.NestedFieldNoCopy(u.Object, p...)
 		specMap, isMap := spec.(map[string]interface{})
@@ -98,10 +96,8 @@ func rewriteImages(u *unstructured.Unstructured, images map[string]string) int {
 				}
 				if to := RewriteImage(img, images); to != img {
 					cm["image"] = to
-					n++
 				}
 			}
 		}
 	}
-	return n
 }
