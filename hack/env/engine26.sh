@@ -261,4 +261,8 @@ engine26_down_all() {
 # engine26_env: the export line for `make -s env`.
 engine26_env() {
 	printf 'export DEVLOOP_DOCKER_HOST_26=%q\n' "unix://$DOCKER26_SOCK"
+	# The containerd behind Engine 26's image store, which Engine 26 does not
+	# report: devloop reads the blobs a cluster lacks from it instead of the
+	# whole docker save (used only when it holds the engine's image).
+	printf 'export DEVLOOP_ENGINE_CONTAINERD=%q\n' "$ENGINE26_EXEC/containerd/containerd.sock"
 }
