@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -106,32 +108,42 @@ func (r *Runner) imageCommand(ctx context.Context, a config.Artifact, ref string
 	r.mu.Lock()
 	tag := r.state(a.Image).tag
 	r.mu.Unlock()
-	var ic deploy.ImageCommand
 	var errs []error
 	for _, local := range []string{a.Image + ":" + tag, ref} {
 		insp, err := r.engine.ImageInspect(ctx, local)
 		if err == nil && insp.Config != nil {
-			ic = deploy.ImageCommand{Entrypoint: insp.Config.Entrypoint, Cmd: insp.Config.Cmd}
+			ic := deploy.ImageCommand{Entrypoint: insp.Config.Entrypoint, Cmd: insp.Config.Cmd}
 			r.helper.commands[ref] = ic
 			return ic, nil
 		}
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("engine %s: %w", local, err))
 	}
-	pr, err := name.ParseReference(ref)
-	if err != nil {
-		return ic, fmt.Errorf("not in the engine (%w) and %q is not a reference: %w", errs[0], ref, err)
+	// Pushed: read the config from the registry as this machine reaches it
+	// (the reference the cluster pulls may name it otherwise).
+	remotes := []string{ref}
+	for _, reg := range []string{r.cluster.Registry, r.cfg.Registry} {
+		if reg != "" {
+			remotes = append([]string{reg + "/" + a.Image + ":" + tag}, remotes...)
+		}
 	}
-	img, err := remote.Image(pr, remote.WithContext(ctx))
-	if err != nil {
-		return ic, fmt.Errorf("not in the engine (%w) nor readable from the registry: %w", errs[0], err)
+	for _, rr := range remotes {
+		pr, err := name.ParseReference(rr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%q: %w", rr, err))
+			continue
+		}
+		img, err := remote.Image(pr, remote.WithContext(ctx))
+		if err == nil {
+			var cf *v1.ConfigFile
+			if cf, err = img.ConfigFile(); err == nil {
+				ic := deploy.ImageCommand{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd}
+				r.helper.commands[ref] = ic
+				return ic, nil
+			}
+		}
+		errs = append(errs, fmt.Errorf("registry %s: %w", rr, err))
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return ic, fmt.Errorf("reading the config of %s: %w", ref, err)
-	}
-	ic = deploy.ImageCommand{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd}
-	r.helper.commands[ref] = ic
-	return ic, nil
+	return deploy.ImageCommand{}, errors.Join(errs...)
 }
 
 // Platform is the platform the artifact's image is built for (the first of
