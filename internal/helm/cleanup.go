@@ -1,14 +1,17 @@
 package helm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"helm.sh/helm/v4/pkg/action"
 	helmkube "helm.sh/helm/v4/pkg/kube"
+	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +19,8 @@ import (
 	"github.com/devloop-dev/devloop/internal/deploy"
 )
 
-// Uninstall uninstalls a release (its pre- and post-delete hooks run);
+// Uninstall uninstalls a release (its pre- and post-delete hooks run, and
+// the hook objects left by earlier installs are deleted);
 // found is false when there was none. What Helm keeps (objects annotated
 // helm.sh/resource-policy: keep, the PVCs of StatefulSets' claim
 // templates, which are not part of a release) stays.
@@ -32,6 +36,14 @@ func (c *Client) Uninstall(ctx context.Context, name, namespace string, timeout 
 }
 
 func (c *Client) uninstall(ac *action.Configuration, name string, timeout time.Duration) (bool, error) {
+	// Helm leaves hook objects a delete policy did not remove (a finished
+	// seed Job): read them first, delete them after.
+	var hooks []*release.Hook
+	if x, err := action.NewGet(ac).Run(name); err == nil {
+		if rel, err := v1(x); err == nil {
+			hooks = rel.Hooks
+		}
+	}
 	un := action.NewUninstall(ac)
 	un.WaitStrategy = helmkube.HookOnlyStrategy
 	un.Timeout = timeoutOr(timeout)
@@ -43,8 +55,32 @@ func (c *Client) uninstall(ac *action.Configuration, name string, timeout time.D
 	if err != nil {
 		return true, fmt.Errorf("uninstalling release %s: %w", name, err)
 	}
+	c.deleteHooks(ac, name, hooks)
 	c.log.Info("uninstalled", zap.String("release", name))
 	return true, nil
+}
+
+// deleteHooks deletes the hook objects of an uninstalled release that are
+// still there, except those annotated helm.sh/resource-policy: keep.
+func (c *Client) deleteHooks(ac *action.Configuration, name string, hooks []*release.Hook) {
+	var b bytes.Buffer
+	for _, h := range hooks {
+		if strings.Contains(h.Manifest, deploy.AnnotationHelmResourcePolicy) {
+			continue
+		}
+		b.WriteString("---\n" + h.Manifest + "\n")
+	}
+	if b.Len() == 0 {
+		return
+	}
+	res, err := ac.KubeClient.Build(&b, false)
+	if err != nil {
+		c.log.Info("reading the hooks of an uninstalled release", zap.String("release", name), zap.Error(err))
+		return
+	}
+	if _, errs := ac.KubeClient.Delete(res, metav1.DeletePropagationBackground); len(errs) > 0 {
+		c.log.Info("deleting the hooks of an uninstalled release", zap.String("release", name), zap.Errors("errors", errs))
+	}
 }
 
 // DeleteClaims deletes the PersistentVolumeClaims of the charts' templates

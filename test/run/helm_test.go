@@ -160,7 +160,7 @@ func TestHelmRelease(t *testing.T) {
 	if got := revisions(); got != "" {
 		t.Errorf("release secrets left after uninstall: %q", got)
 	}
-	if got := kubectl(t, env, "get", "deployments,statefulsets,services", "-n", ns, "-o", "name"); got != "" {
+	if got := kubectl(t, env, "get", "deployments,statefulsets,services,jobs", "-n", ns, "-o", "name"); got != "" {
 		t.Errorf("left after uninstall: %s", got)
 	}
 	if got := kubectl(t, env, "get", "pvc", "-n", ns, "-o", "name"); got != "persistentvolumeclaim/data-notes-store-0" {

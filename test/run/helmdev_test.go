@@ -70,7 +70,7 @@ func TestHelmDev(t *testing.T) {
 	if got := kubectl(t, env, "get", "secrets", "-n", ns, "-l", "owner=helm,name=notes", "-o", "name"); got != "" {
 		t.Errorf("release secrets after Ctrl-C: %q", got)
 	}
-	if got := kubectl(t, env, "get", "deployments,statefulsets", "-n", ns, "-o", "name"); got != "" {
+	if got := kubectl(t, env, "get", "deployments,statefulsets,jobs", "-n", ns, "-o", "name"); got != "" {
 		t.Errorf("left after Ctrl-C: %q", got)
 	}
 	if got := kubectl(t, env, "get", "pvc", "-n", ns, "-o", "name"); got != "persistentvolumeclaim/data-notes-store-0" {
