@@ -13,6 +13,11 @@ source "$ENV_ROOT/engine26.sh"
 # cluster's processes, mounts and sockets alone.
 whole=true
 [ -z "${DEVLOOP_ENV_SKIP_CLUSTER:-}" ] || whole=false
+# shellcheck source=builders.sh
+source "$ENV_ROOT/builders.sh"
+step "builders for teams"
+if $whole; then builders_down k8s; else builders_down; fi
+done_step
 if $whole && [ -f "$ENV_ROOT/cluster.sh" ]; then
 	# shellcheck source=/dev/null
 	source "$ENV_ROOT/cluster.sh"

@@ -36,3 +36,6 @@ kind_env
 # shellcheck source=engine26.sh
 source "$ENV_ROOT/engine26.sh"
 engine26_env
+# shellcheck source=builders.sh
+source "$ENV_ROOT/builders.sh"
+builders_env

@@ -30,6 +30,8 @@ if [ -f "$ENV_ROOT/cluster.sh" ] && [ -z "${DEVLOOP_ENV_SKIP_CLUSTER:-}" ]; then
 fi
 # shellcheck source=kind.sh
 source "$ENV_ROOT/kind.sh"
+# shellcheck source=builders.sh
+source "$ENV_ROOT/builders.sh"
 trap kill_builds EXIT
 trap 'exit 130' INT TERM
 
@@ -84,8 +86,15 @@ step "base images"
 images_up
 done_step
 
+step "remote TLS builder $BUILDER_TLS"
+builders_tls_up
+done_step
+
 if $have_cluster; then
 	cluster_up
+	step "kubernetes-driver builder $BUILDER_K8S"
+	builders_k8s_up
+	done_step
 	if $have_kind; then
 		kind_up
 	fi
