@@ -33,7 +33,7 @@ COPY . .
 RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -ldflags="-s -w" -o /out/app/web . && chown -R 65532:65532 /out/app
 
 FROM scratch
-COPY --from=build /out/app /app
+COPY --from=build --chown=65532:65532 /out/app /app
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/app/web"]
