@@ -21,14 +21,17 @@ import (
 )
 
 // bigDockerfile is a ~200 MB image whose last layer is one line: the
-// one-line change of issue 14.
-const bigDockerfile = "FROM debian:bookworm-slim\nRUN head -c 200M /dev/urandom > /blob\nCOPY version.txt /version.txt\n"
+// one-line change of issue 14. The name keeps BuildKit's cache from giving
+// two tests the same 200 MB layer.
+func bigDockerfile(name string) string {
+	return "FROM debian:bookworm-slim\nRUN echo " + name + " > /id && head -c 200M /dev/urandom > /blob\nCOPY version.txt /version.txt\n"
+}
 
 // buildVersion builds the big image with version.txt = version as
 // name:tag into the engine, and removes it when the test ends.
 func (k *envKit) buildVersion(t *testing.T, dir, name, tag, version string, platforms []string) string {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(bigDockerfile), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(bigDockerfile(name)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "version.txt"), []byte(version+"\n"), 0o644); err != nil {
