@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 func main() {
@@ -89,5 +90,8 @@ func install(dest string) error {
 		return fmt.Errorf("reading myself: %w", err)
 	}
 	defer in.Close()
+	// The app may run as another user than the init container: it makes
+	// its socket beside the helper (best effort; an emptyDir is 0777).
+	_ = os.Chmod(filepath.Dir(dest), 0o1777)
 	return writeFile(dest, in, 0o755)
 }
