@@ -94,7 +94,11 @@ func New(log *zap.Logger, cfg *rest.Config, cs kubernetes.Interface, kubeContext
 func (c *Client) action(namespace string) (*action.Configuration, error) {
 	ac := action.NewConfiguration()
 	ac.SetLogger(zapHandler{log: c.log.Named("sdk")})
-	if err := ac.Init(c.getter, namespace, "secret"); err != nil {
+	// Helm's kube client puts objects that name no namespace in its
+	// getter's namespace: the release's, as `helm -n` does.
+	g := *c.getter
+	g.namespace = namespace
+	if err := ac.Init(&g, namespace, "secret"); err != nil {
 		return nil, fmt.Errorf("helm in namespace %s: %w", namespace, err)
 	}
 	return ac, nil
