@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -21,6 +22,8 @@ type BuilderInfo struct {
 	Endpoint string
 	// Status is the first node's status (running, inactive, stopped, ...).
 	Status string
+	// DriverOpts are the first node's driver options (cacert, cert, key, ...).
+	DriverOpts map[string]string
 }
 
 // MultiPlatform reports whether the builder's driver can produce a
@@ -59,10 +62,19 @@ func (b *Builder) Inspect(ctx context.Context, name string) (BuilderInfo, error)
 	if name != "" {
 		args = append(args, name)
 	}
+	// One bound for the status query and the bootstrap: buildx's status
+	// query alone waits 20 s for a daemon that does not answer.
+	deadline := time.Now().Add(b.reachTimeout)
+	ictx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	var out bytes.Buffer
-	cmd := command(ctx, b.env, b.docker, args...)
+	cmd := command(ictx, b.env, b.docker, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
+		if ictx.Err() != nil && ctx.Err() == nil {
+			return BuilderInfo{}, fmt.Errorf("inspecting buildx builder %q: no answer within %s: is its endpoint reachable? (`docker buildx inspect --bootstrap %s`)",
+				name, b.reachTimeout, name)
+		}
 		if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); missingBuildx(lines) {
 			return BuilderInfo{}, fmt.Errorf("inspecting the buildx builder: %w", errNoBuildx(lines[0]))
 		}
@@ -77,7 +89,7 @@ func (b *Builder) Inspect(ctx context.Context, name string) (BuilderInfo, error)
 	if info.Driver == "" {
 		return BuilderInfo{}, fmt.Errorf("inspecting buildx builder %q: no driver in output: %s", name, strings.TrimSpace(out.String()))
 	}
-	if err := b.reach(ctx, info); err != nil {
+	if err := b.reach(ctx, info, deadline); err != nil {
 		return BuilderInfo{}, err
 	}
 	b.mu.Lock()
@@ -114,6 +126,10 @@ func parseInspect(out []byte) BuilderInfo {
 		case "Status":
 			if info.Status == "" {
 				info.Status = val
+			}
+		case "Driver Options":
+			if info.DriverOpts == nil {
+				info.DriverOpts = parseDriverOpts(val)
 			}
 		case "Platforms":
 			for _, p := range strings.Split(val, ",") {

@@ -24,7 +24,10 @@ type UnreachableError struct {
 	Info    BuilderInfo
 	Timeout time.Duration // set when devloop gave up waiting
 	Output  string
-	Err     error
+	// Cause is what devloop found probing a tcp:// endpoint itself, when
+	// buildx only says a deadline passed.
+	Cause string
+	Err   error
 }
 
 func (e *UnreachableError) Error() string {
@@ -35,7 +38,9 @@ func (e *UnreachableError) Error() string {
 	} else {
 		fmt.Fprintf(&b, " is not reachable: %v", e.Err)
 	}
-	if hint := reachHint(e.Output); hint != "" {
+	if e.Cause != "" {
+		b.WriteString(": " + e.Cause)
+	} else if hint := reachHint(e.Output); hint != "" {
 		b.WriteString(" (" + hint + ")")
 	}
 	if e.Output != "" {
@@ -49,14 +54,15 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // reach makes sure a builder outside the engine answers before anything is
 // built on it: a builder that is not running is bootstrapped (the remote
-// driver connects, the kubernetes driver starts its pods) within
-// ReachTimeout. The engine's own builder is always there.
-func (b *Builder) reach(ctx context.Context, info BuilderInfo) error {
+// driver connects, the kubernetes driver starts its pods) by deadline (the
+// ReachTimeout that began with the status query). The engine's own builder
+// is always there.
+func (b *Builder) reach(ctx context.Context, info BuilderInfo, deadline time.Time) error {
 	if !info.OutsideEngine() || info.Status == "running" {
 		return nil
 	}
 	start := time.Now()
-	rctx, cancel := context.WithTimeout(ctx, b.reachTimeout)
+	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := command(rctx, b.env, b.docker, "buildx", "inspect", "--bootstrap", info.Name)
@@ -73,7 +79,8 @@ func (b *Builder) reach(ctx context.Context, info BuilderInfo) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("reaching %s: %w", info.Describe(), ctx.Err())
 	}
-	ue := &UnreachableError{Info: info, Output: strings.TrimSpace(out.String()), Err: err}
+	ue := &UnreachableError{Info: info, Output: strings.TrimSpace(out.String()), Err: err,
+		Cause: probe(info.Endpoint, info.DriverOpts)}
 	if rctx.Err() != nil {
 		ue.Timeout = b.reachTimeout
 	}

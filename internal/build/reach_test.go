@@ -30,7 +30,7 @@ cat <<'EOF2'
 	if !errors.As(err, &ue) {
 		t.Fatalf("Inspect of an unreachable remote builder: %v, want an UnreachableError", err)
 	}
-	for _, want := range []string{`"bk"`, "driver remote", "tcp://127.0.0.1:1", "nothing listens there", "docker buildx inspect --bootstrap bk"} {
+	for _, want := range []string{`"bk"`, "driver remote", "tcp://127.0.0.1:1", "nothing listens on 127.0.0.1:1 (connection refused)", "docker buildx inspect --bootstrap bk"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not say %q", err, want)
 		}

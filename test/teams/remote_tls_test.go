@@ -38,6 +38,8 @@ func TestRemoteTLSBuild(t *testing.T) {
 	env := testenv.Require(t)
 	builder := requireBuilder(t, env, "DEVLOOP_BUILDER_TLS")
 	dir := webOnly(t, env, builder)
+	// New content: a tag another test pushed would be skipped, not built.
+	edit(t, dir, "web/main.go", "package main", fmt.Sprintf("package main\n\n// %d", time.Now().UnixNano()))
 	r := devloop(t, dir, nil, 10*time.Minute, "build", "-o", "json")
 	if r.Code != 0 {
 		t.Fatalf("devloop build on the TLS builder exited %d:\n%s", r.Code, tail(r.output(), 40))
@@ -94,10 +96,10 @@ func TestRemoteUnreachable(t *testing.T) {
 	cases := []struct {
 		name, endpoint, opts, want string
 	}{
-		{"refused", refused(), "", "nothing listens there"},
+		{"refused", refused(), "", "nothing listens on"},
 		{"silent", silent(), "", "did not answer within"},
-		{"foreign client certificate", tlsAddr, fmt.Sprintf("cacert=%s/ca.pem,cert=%s,key=%s,servername=localhost", certs, wrong[0], wrong[1]), "TLS"},
-		{"no client certificate", tlsAddr, fmt.Sprintf("cacert=%s/ca.pem,servername=localhost", certs), ""},
+		{"foreign client certificate", tlsAddr, fmt.Sprintf("cacert=%s/ca.pem,cert=%s,key=%s,servername=localhost", certs, wrong[0], wrong[1]), "TLS: "},
+		{"no client certificate", tlsAddr, fmt.Sprintf("cacert=%s/ca.pem,servername=localhost", certs), "TLS: "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
