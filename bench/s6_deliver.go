@@ -80,7 +80,7 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 				cold    = b.res.add(sc, label+": first build+delivery (cold)", "ms", nil)
 				build   = b.res.add(sc, label+": build", "ms", nil)
 				deliver = b.res.add(sc, label+": deliver", "ms", nil)
-				bytesM  = b.res.add(sc, label+": bytes moved", "MB", nil)
+				bytesM  = b.res.add(sc, label+": bytes sent to the importer", "KB", nil)
 				wall    = b.res.add(sc, label+": devloop build wall", "ms", nil)
 				pull    *Metric
 				load    *Metric
@@ -160,7 +160,7 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 							by += e.Bytes
 						}
 					}
-					bytesM.Samples = append(bytesM.Samples, float64(by)/1e6)
+					bytesM.Samples = append(bytesM.Samples, float64(by)/1e3)
 				}
 			}
 		}
