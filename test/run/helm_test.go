@@ -53,6 +53,7 @@ func helmDone(t *testing.T, evs []event) string {
 // uninstalls it and keeps the store's claim, delete --data removes it.
 func TestHelmRelease(t *testing.T) {
 	env := testenv.Require(t)
+	testenv.Binary(t) // built before the first bounded run
 	dir, ns := helmExample(t, env)
 	hookLog := filepath.Join(t.TempDir(), "log")
 	edit(t, dir, "devloop.yaml", "  statusTimeout: 3m\n", `  statusTimeout: 3m
@@ -181,6 +182,7 @@ func TestHelmRelease(t *testing.T) {
 // stops the deploy with the hook's name and the last lines of its log.
 func TestHelmErrors(t *testing.T) {
 	env := testenv.Require(t)
+	testenv.Binary(t) // built before the first bounded run
 	t.Run("chart does not render", func(t *testing.T) {
 		dir, _ := helmExample(t, env)
 		writeFile(t, dir, "charts/notes/templates/broken.yaml", `{{ required "notes: set .Values.mustBeSet" .Values.mustBeSet }}`+"\n")
