@@ -171,7 +171,11 @@ func WaitBody(url, want string, timeout time.Duration) (time.Duration, error) {
 // ProcStat is what /proc says about a process: resident memory, open file
 // descriptors and threads.
 type ProcStat struct {
-	RSSKiB  int
+	RSSKiB int
+	// AnonKiB is the anonymous part of RSS (heap, stacks): what a leak
+	// grows. The rest is file pages (the binary's code and data), which
+	// grow as code paths first run and shrink under memory pressure.
+	AnonKiB int
 	FDs     int
 	Threads int
 }
@@ -191,6 +195,8 @@ func Stat(pid int) (ProcStat, error) {
 		switch f[0] {
 		case "VmRSS:":
 			_, _ = fmt.Sscan(f[1], &s.RSSKiB) // a malformed line leaves 0
+		case "RssAnon:":
+			_, _ = fmt.Sscan(f[1], &s.AnonKiB)
 		case "Threads:":
 			_, _ = fmt.Sscan(f[1], &s.Threads)
 		}
