@@ -151,6 +151,9 @@ func (b *Bench) pythonReload(ctx context.Context) error {
 	if err := copyTree(filepath.Join(marvel, "frontend"), filepath.Join(dir, "frontend")); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "k8s"), 0o755); err != nil {
+		return err
+	}
 	for _, c := range []struct{ from, to string }{
 		{"k8s/base/frontend.yaml", "k8s/frontend.yaml"}, {"k8s/overlays/dev/reload.yaml", "k8s/reload.yaml"},
 	} {
