@@ -81,11 +81,11 @@ func phaseSum(evs []Event, phase string) float64 {
 	return float64(t)
 }
 
-// countStatus counts events of a phase with a status.
-func countStatus(evs []Event, phase, status string) int {
+// countBuilds counts the build done events: images built.
+func countBuilds(evs []Event) int {
 	n := 0
 	for _, e := range evs {
-		if e.Phase == phase && e.Status == status {
+		if e.Phase == "build" && e.Status == "done" {
 			n++
 		}
 	}

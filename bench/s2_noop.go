@@ -85,7 +85,7 @@ func (b *Bench) noopEdits(ctx context.Context, f *notesFixture, p *Proc) error {
 			} else {
 				silent.Samples = append(silent.Samples, 1)
 			}
-			builds.Samples = append(builds.Samples, float64(countStatus(evs, "build", "done")))
+			builds.Samples = append(builds.Samples, float64(countBuilds(evs)))
 			writesM.Samples = append(writesM.Samples, float64(writes(evs)))
 			if n := auditWrites(save, f.ns); n >= 0 {
 				audited.Samples = append(audited.Samples, float64(n))

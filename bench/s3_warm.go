@@ -71,7 +71,7 @@ func (b *Bench) warmStart(ctx context.Context, f *notesFixture) error {
 		hash.Samples = append(hash.Samples, phaseSum(evs, "hash"))
 		apply.Samples = append(apply.Samples, phaseSum(evs, "apply"))
 		status.Samples = append(status.Samples, phaseSum(evs, "status"))
-		builds.Samples = append(builds.Samples, float64(countStatus(evs, "build", "done")))
+		builds.Samples = append(builds.Samples, float64(countBuilds(evs)))
 		writesM.Samples = append(writesM.Samples, float64(writes(evs)))
 	}
 	// The target: 1 s plus the round trips of one server-side apply of the

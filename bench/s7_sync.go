@@ -115,7 +115,7 @@ spec:
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
-		builds.Samples = append(builds.Samples, float64(countStatus(p.Events()[from:], "build", "done")))
+		builds.Samples = append(builds.Samples, float64(countBuilds(p.Events()[from:])))
 	}
 	b.samples["sync.events"] = p.Events()
 	return nil

@@ -100,7 +100,7 @@ func (b *Bench) goRestart(ctx context.Context) error {
 			return fmt.Errorf("edit %d: the cycle did not end: %w", i, err)
 		}
 		phases.Samples = append(phases.Samples, phaseSum(p.Events()[from:], "sync"))
-		builds.Samples = append(builds.Samples, float64(countStatus(p.Events()[from:], "build", "done")))
+		builds.Samples = append(builds.Samples, float64(countBuilds(p.Events()[from:])))
 		time.Sleep(300 * time.Millisecond)
 	}
 	b.samples["restart.events"] = p.Events()
@@ -237,7 +237,7 @@ portForward:
 		}
 		synced.Samples = append(synced.Samples, ms(e.Time.Sub(save)))
 		time.Sleep(1500 * time.Millisecond) // gunicorn's workers settle before the next edit
-		builds.Samples = append(builds.Samples, float64(countStatus(p.Events()[from:], "build", "done")))
+		builds.Samples = append(builds.Samples, float64(countBuilds(p.Events()[from:])))
 	}
 	b.samples["reload.events"] = p.Events()
 	return nil

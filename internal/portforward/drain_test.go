@@ -3,6 +3,7 @@ package portforward
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -87,7 +88,9 @@ func TestKeepAliveConnectionLeavesTheReplacedPod(t *testing.T) {
 	go func() { done <- f.Run(ctx, st.add) }()
 	defer func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}()
 	st.next(t, 5*time.Second)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
@@ -129,7 +132,7 @@ func TestKeepAliveConnectionLeavesTheReplacedPod(t *testing.T) {
 	// reconnects, now to web-2.
 	if _, err := idleR.ReadString('\n'); err == nil {
 		t.Fatal("the idle connection to the replaced pod answered; want it ended")
-	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	} else if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		t.Fatal("the idle connection to the replaced pod stayed open; want it ended")
 	}
 	t.Logf("idle connection to the replaced pod ended %v after the switch", time.Since(switched).Round(time.Millisecond))

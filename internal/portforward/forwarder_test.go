@@ -107,8 +107,10 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// eventually asks until the answer is want, and returns how long it took.
-func eventually(t *testing.T, addr, want string, within time.Duration) time.Duration {
+// eventually asks until the answer is want, within the 2 s a forward has to
+// follow a change, and returns how long it took.
+func eventually(t *testing.T, addr, want string) time.Duration {
+	const within = 2 * time.Second
 	t.Helper()
 	start := time.Now()
 	for {
@@ -157,14 +159,14 @@ func TestForwarderFollowsPodsOnOneListener(t *testing.T) {
 		t.Fatal("onReady not called")
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	eventually(t, addr, "web-1:8080", 2*time.Second)
+	eventually(t, addr, "web-1:8080")
 
 	// A newer pod becomes Ready: it takes over.
 	pods := client.CoreV1().Pods("ns")
 	if _, err := pods.Create(ctx, readyPod("web-2", t0.Add(time.Minute)), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	took := eventually(t, addr, "web-2:8080", 2*time.Second)
+	took := eventually(t, addr, "web-2:8080")
 	t.Logf("switched to a newer Ready pod in %v", took)
 
 	// The pod goes away with no other Ready: a connection made now waits

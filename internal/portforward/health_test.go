@@ -110,7 +110,7 @@ func TestForwarderRefusesWhileUnreachableAndRecovers(t *testing.T) {
 		t.Fatalf("first state %+v, want up on web-1", s)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	eventually(t, addr, "web-1:8080", 2*time.Second)
+	eventually(t, addr, "web-1:8080")
 
 	// The API server goes away: its connections close under the forward.
 	// Without any local connection, the forward notices and goes down.
@@ -133,7 +133,7 @@ func TestForwarderRefusesWhileUnreachableAndRecovers(t *testing.T) {
 	if !s.Up || s.Down <= 0 {
 		t.Fatalf("after the API server came back: %+v, want up again with the outage's length", s)
 	}
-	eventually(t, addr, "web-1:8080", 2*time.Second)
+	eventually(t, addr, "web-1:8080")
 	took := time.Since(back)
 	t.Logf("served again %v after the API server came back", took)
 	if took > 2*time.Second {
@@ -158,7 +158,7 @@ func TestForwarderRefusesWhileUnreachableAndRecovers(t *testing.T) {
 	if s := st.next(t, 3*time.Second); !s.Up || s.Pod != "web-2" {
 		t.Fatalf("with a Ready pod again: %+v, want up on web-2", s)
 	}
-	eventually(t, addr, "web-2:8080", 2*time.Second)
+	eventually(t, addr, "web-2:8080")
 
 	cancel()
 	select {

@@ -108,8 +108,8 @@ func throughProxy(t *testing.T, cfg *rest.Config) (*rest.Config, *apiProxy) {
 	}
 	p := startAPIProxy(t, u.Host)
 	c := rest.CopyConfig(cfg)
-	if c.TLSClientConfig.ServerName == "" {
-		c.TLSClientConfig.ServerName = u.Hostname()
+	if c.ServerName == "" {
+		c.ServerName = u.Hostname()
 	}
 	c.Host = "https://" + p.addr
 	return c, p
