@@ -87,10 +87,10 @@ type Runner struct {
 	waiter  *status.Waiter
 	hooks   *hooks.Runner
 	cluster deliver.Cluster
+	helm    HelmDeployer
 
 	applier          *deploy.Applier
 	applierNamespace string // the applier's default namespace
-	helm    HelmDeployer
 
 	// The engine, builder and deliverer exist once a configuration has
 	// artifacts: made by New, or by the first pass after a reload added one.
@@ -150,6 +150,11 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	r.setApplier(cfg)
 	r.waiter = status.NewWaiter(kc.Dynamic, kc.Mapper, kc.Clientset, log.Named("status"), status.WaiterOptions{})
 	r.hooks = hooks.New(log.Named("hooks"), sink, opts.Progress, hooks.KubePods{Config: kc.Config, Client: kc.Clientset})
+	hc, err := helm.New(log.Named("helm"), kc.Config, kc.Clientset, kc.Context, kc.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	r.helm = hc
 
 	if len(cfg.Build.Artifacts) > 0 {
 		if err := r.openEngine(ctx); err != nil {
@@ -157,11 +162,6 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 		}
 	}
 
-	hc, err := helm.New(log.Named("helm"), kc.Config, kc.Clientset, kc.Context, kc.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	r.helm = hc
 	t := events.Start(sink, events.Event{Phase: events.PhaseDetect})
 	cl, err := deliver.Detect(ctx, kc.Clientset, deliver.Facts{
 		KubeContext: kc.Context, ServerURL: kc.Server, ConfiguredRegistry: cfg.Registry, Override: opts.Cluster,
