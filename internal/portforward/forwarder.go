@@ -130,6 +130,7 @@ func (f *Forwarder) Run(ctx context.Context, onState func(State)) error {
 // serve accepts local connections on ln until ctx ends or the forward goes
 // down; it closes ln.
 func (f *Forwarder) serve(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) {
+	f.health.listening(ln)
 	down := f.health.downChan()
 	go func() {
 		select {

@@ -40,6 +40,7 @@ type health struct {
 	onState func(State)
 
 	mu       sync.Mutex
+	ln       net.Listener // the local port while up, closed on going down
 	downCh   chan struct{}
 	downed   bool
 	downAt   time.Time
@@ -59,6 +60,18 @@ func (h *health) downChan() <-chan struct{} {
 	return h.downCh
 }
 
+// listening records the listener serve accepts on, closed when the forward
+// goes down (before the down state is reported: a client connecting after
+// the report is refused).
+func (h *health) listening(ln net.Listener) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ln = ln
+	if h.downed {
+		_ = ln.Close()
+	}
+}
+
 func (h *health) isDown() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -75,6 +88,10 @@ func (h *health) down(reason string) {
 	}
 	h.downed, h.downAt, h.reason, h.reported = true, time.Now(), reason, false
 	close(h.downCh)
+	if h.ln != nil {
+		_ = h.ln.Close()
+		h.ln = nil
+	}
 	h.reportMu.Lock()
 	h.mu.Unlock()
 	defer h.reportMu.Unlock()
