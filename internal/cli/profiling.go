@@ -6,6 +6,8 @@ import (
 	"net/http"
 	httppprof "net/http/pprof"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -41,11 +43,28 @@ func startProfiling(g *globalOptions) error {
 		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+		mux.HandleFunc("/debug/devloop/free-os-memory", freeOSMemory)
 		g.profiling.server = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = g.profiling.server.Serve(ln) }()
 		g.log.Info("pprof", zap.String("addr", ln.Addr().String()))
 	}
 	return nil
+}
+
+// freeOSMemory runs a garbage collection and returns the freed memory to
+// the OS at once (POST only), then answers the live heap in bytes. What is
+// resident afterwards is what devloop holds, not where the collector happened
+// to be: the soak compares that across cycles.
+func freeOSMemory(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	_, _ = fmt.Fprintf(w, "%d\n", m.HeapAlloc)
 }
 
 // stopProfiling flushes the CPU profile and stops the pprof server.
