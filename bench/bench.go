@@ -35,10 +35,11 @@ type Bench struct {
 	mu         sync.Mutex
 	procs      []*Proc
 	dirs       []string
-	namespaces []string
-	images     []string // engine and cluster image references to remove
+	namespaces map[string][]string // by kube context ("": the environment's)
+	images     []string            // engine and cluster image references to remove
+	kindImages map[string][]string // by kind cluster: references loaded into its nodes
 
-	// chartRows are the edits of the change scenario, split by phase, for
+	// chartRows are the edits of the change scenarios, split by phase, for
 	// the stacked chart written beside the results.
 	chartRows []chartRow
 }
@@ -89,10 +90,17 @@ func (b *Bench) tempDir(name string) (string, error) {
 }
 
 // namespace returns a unique namespace name, deleted at the end.
-func (b *Bench) namespace(name string) string {
+func (b *Bench) namespace(name string) string { return b.namespaceIn("", name) }
+
+// namespaceIn is namespace in the cluster of a kube context ("": the
+// environment's).
+func (b *Bench) namespaceIn(kubeContext, name string) string {
 	ns := fmt.Sprintf("bench-%s-%s", name, b.id)
 	b.mu.Lock()
-	b.namespaces = append(b.namespaces, ns)
+	if b.namespaces == nil {
+		b.namespaces = map[string][]string{}
+	}
+	b.namespaces[kubeContext] = append(b.namespaces[kubeContext], ns)
 	b.mu.Unlock()
 	return ns
 }
@@ -102,6 +110,17 @@ func (b *Bench) namespace(name string) string {
 func (b *Bench) image(ref string) {
 	b.mu.Lock()
 	b.images = append(b.images, ref)
+	b.mu.Unlock()
+}
+
+// kindImage records an image reference loaded into the nodes of a kind
+// cluster, to remove from their containerd at the end.
+func (b *Bench) kindImage(cluster, ref string) {
+	b.mu.Lock()
+	if b.kindImages == nil {
+		b.kindImages = map[string][]string{}
+	}
+	b.kindImages[cluster] = append(b.kindImages[cluster], ref)
 	b.mu.Unlock()
 }
 
@@ -126,13 +145,33 @@ func (b *Bench) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	b.mu.Lock()
-	nss, imgs := b.namespaces, b.images
-	b.namespaces, b.images = nil, nil
+	nss, imgs, kimgs := b.namespaces, b.images, b.kindImages
+	b.namespaces, b.images, b.kindImages = nil, nil, nil
 	b.mu.Unlock()
-	if len(nss) > 0 {
-		args := append([]string{"delete", "namespace", "--ignore-not-found", "--wait=true", "--timeout=150s"}, nss...)
+	for kubeContext, list := range nss {
+		args := append([]string{"delete", "namespace", "--ignore-not-found", "--wait=true", "--timeout=150s"}, list...)
+		if kubeContext != "" {
+			args = append([]string{"--context", kubeContext}, args...)
+		}
 		if _, out, err := b.cmd(ctx, "", "kubectl", args...); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: deleting namespaces %v: %v: %s\n", nss, err, out)
+			fmt.Fprintf(os.Stderr, "bench: deleting namespaces %v: %v: %s\n", list, err, out)
+		}
+	}
+	for cluster, refs := range kimgs {
+		_, out, err := b.cmd(ctx, "", "kind", "get", "nodes", "--name", cluster)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: listing the nodes of kind cluster %s: %v\n", cluster, err)
+			continue
+		}
+		for _, node := range strings.Fields(out) {
+			if !strings.HasPrefix(node, cluster+"-") {
+				continue // not a node name (a warning)
+			}
+			args := []string{"exec", node, "ctr", "-n", "k8s.io", "images", "rm"}
+			for _, ref := range refs {
+				args = append(args, dockerRef(ref))
+			}
+			_, _, _ = b.cmd(ctx, "", "docker", args...)
 		}
 	}
 	for _, ref := range imgs {

@@ -59,13 +59,13 @@ func replaceIn(path, old, new string) error {
 }
 
 // notesFixture is a private copy of examples/notes with its own name,
-// namespace and local port.
+// namespace (in the target's cluster) and local port.
 type notesFixture struct {
 	dir, name, ns string
 	port          int
 }
 
-func (b *Bench) newNotes() (*notesFixture, error) {
+func (b *Bench) newNotes(t notesTarget) (*notesFixture, error) {
 	dir, err := b.tempDir("notes")
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (b *Bench) newNotes() (*notesFixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &notesFixture{dir: dir, name: "bench-notes-" + b.id, ns: b.namespace("notes"), port: port}
+	f := &notesFixture{dir: dir, name: "bench-" + t.short + "-" + b.id, ns: b.namespaceIn(t.kubeContext, t.short), port: port}
 	edits := []struct{ file, old, new string }{
 		{"devloop.yaml", "  name: notes", "  name: " + f.name},
 		{"devloop.yaml", "localPort: 8080", fmt.Sprintf("localPort: %d", port)},

@@ -8,11 +8,76 @@ import (
 	"time"
 )
 
+// notesTarget is the cluster the change scenario runs on: the environment's
+// test cluster (the kube context of the environment) or the kind cluster.
+type notesTarget struct {
+	scenario string // the scenario of its metrics: "change" or "change-kind"
+	prefix   string // of its metric names and chart labels: "" or "kind: "
+	short    string // in the fixture's names: "notes" or "notes-kind"
+	// kubeContext is the context devloop and the cleanup use ("" is the
+	// environment's, the kubeconfig's current one).
+	kubeContext string
+	// kindCluster, when set, makes the delivery baseline `kind load
+	// docker-image --name kindCluster` instead of docker save + ctr import.
+	kindCluster string
+	devFlags    []string // extra flags of `devloop dev`
+}
+
+// testCluster is the environment's default test cluster.
+var testCluster = notesTarget{scenario: "change", short: "notes"}
+
+// kindTarget is the environment's kind cluster, reached as test/kind
+// reaches it: --kube-context of the kind context and, as its node import
+// steps do, --delivery import (devloop's auto delivery there is kind's
+// local registry, which the node-import baseline `kind load docker-image`
+// does not match).
+func kindTarget() (notesTarget, error) {
+	kctx, cluster := os.Getenv("DEVLOOP_KIND_CONTEXT"), os.Getenv("DEVLOOP_KIND_CLUSTER")
+	if kctx == "" || cluster == "" {
+		return notesTarget{}, fmt.Errorf("DEVLOOP_KIND_CONTEXT or DEVLOOP_KIND_CLUSTER is not set (eval \"$(hack/env/env.sh)\")")
+	}
+	return notesTarget{scenario: "change-kind", prefix: "kind: ", short: "notes-kind",
+		kubeContext: kctx, kindCluster: cluster, devFlags: []string{"--delivery", "import"}}, nil
+}
+
+// devloopArgs prepends the target's --kube-context to a devloop command line.
+func (t notesTarget) devloopArgs(args ...string) []string {
+	if t.kubeContext == "" {
+		return args
+	}
+	return append([]string{"--kube-context", t.kubeContext}, args...)
+}
+
 // notesScenarios runs scenarios 1-3 on one private copy of examples/notes:
 // change to ready and no-op edits under one `devloop dev`, then warm
 // `devloop run`s against what it left deployed, then the raw baselines.
 func (b *Bench) notesScenarios(ctx context.Context) error {
-	f, err := b.newNotes()
+	return b.notesOn(ctx, testCluster, func(f *notesFixture, p *Proc) {
+		if err := b.noopEdits(ctx, f, p); err != nil {
+			b.res.errorf("noop", "%v", err)
+		}
+	}, func(f *notesFixture) {
+		if err := b.warmStart(ctx, f); err != nil {
+			b.res.errorf("warm", "%v", err)
+		}
+	})
+}
+
+// changeKindScenario is scenario 1 on the kind cluster.
+func (b *Bench) changeKindScenario(ctx context.Context) error {
+	t, err := kindTarget()
+	if err != nil {
+		return err
+	}
+	return b.notesOn(ctx, t, nil, nil)
+}
+
+// notesOn deploys a private copy of examples/notes on t under `devloop
+// dev`, measures the first deploy and the change to ready, runs during
+// (when set) under the same dev and after (when set) once it stopped, then
+// deletes what devloop deployed.
+func (b *Bench) notesOn(ctx context.Context, t notesTarget, during func(*notesFixture, *Proc), after func(*notesFixture)) error {
+	f, err := b.newNotes(t)
 	if err != nil {
 		return err
 	}
@@ -20,8 +85,8 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 	if _, err := f.setVersion(startVersion); err != nil {
 		return err
 	}
-	args := append([]string{"dev", "-n", f.ns, "--cleanup=false", "--quiet-period", quietPeriod.String()}, b.profileArgs("change")...)
-	p, err := b.startDevloop(f.dir, args...)
+	args := append([]string{"dev", "-n", f.ns, "--cleanup=false", "--quiet-period", quietPeriod.String()}, t.devFlags...)
+	p, err := b.startDevloop(f.dir, t.devloopArgs(append(args, b.profileArgs(t.scenario)...)...)...)
 	if err != nil {
 		return err
 	}
@@ -34,50 +99,61 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 		p.Stop(30 * time.Second)
 		return fmt.Errorf("first deploy: %w", err)
 	}
-	b.res.add("change", "first deploy (cold dev start → page served)", "ms", nil).Samples = []float64{ms(time.Since(t0))}
+	b.res.add(t.scenario, t.prefix+"first deploy (cold dev start → page served)", "ms", nil).Samples = []float64{ms(time.Since(t0))}
 
-	changeErr := b.changeToReady(ctx, f, p)
-	if changeErr != nil {
-		b.res.errorf("change", "%v", changeErr)
+	if err := b.changeToReady(ctx, t, f, p); err != nil {
+		b.res.errorf(t.scenario, "%v", err)
 	}
-	if err := b.noopEdits(ctx, f, p); err != nil {
-		b.res.errorf("noop", "%v", err)
+	if during != nil {
+		during(f, p)
 	}
 	p.Stop(30 * time.Second)
-	b.samples["change.devloopEvents"] = p.Events()
+	b.samples[t.scenario+".devloopEvents"] = p.Events()
 
-	if err := b.warmStart(ctx, f); err != nil {
-		b.res.errorf("warm", "%v", err)
+	if after != nil {
+		after(f)
 	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	if _, out, err := b.cmd(dctx, f.dir, b.devloop, "delete", "--data"); err != nil {
-		b.res.errorf("change", "devloop delete: %v: %s", err, tail(out, 500))
+	if _, out, err := b.cmd(dctx, f.dir, b.devloop, t.devloopArgs("delete", "--data")...); err != nil {
+		b.res.errorf(t.scenario, "devloop delete: %v: %s", err, tail(out, 500))
 	}
 	return nil
 }
 
 // changeToReady is scenario 1: edit web/version.go, wait until the new
 // version answers through devloop's port-forward, split by phase.
-func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) error {
-	const sc = "change"
+func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixture, p *Proc) error {
+	sc, pre := t.scenario, t.prefix
 	var (
-		total    = b.res.add(sc, "save → new version served", "ms", nil)
-		detect   = b.res.add(sc, "detect (save → cycle start)", "ms", le(150, "≤ 150ms"))
-		hash     = b.res.add(sc, "hash", "ms", nil)
-		build    = b.res.add(sc, "build", "ms", nil)
-		deliver  = b.res.add(sc, "deliver", "ms", nil)
-		render   = b.res.add(sc, "render", "ms", nil)
-		apply    = b.res.add(sc, "apply", "ms", nil)
-		status   = b.res.add(sc, "status (ready)", "ms", nil)
-		cycleEnd = b.res.add(sc, "save → cycle done", "ms", nil)
-		served   = b.res.add(sc, "cycle done → served (port-forward)", "ms", nil)
+		total   = b.res.add(sc, pre+"save → new version served", "ms", nil)
+		detect  = b.res.add(sc, pre+"detect (save → cycle start)", "ms", le(150, "≤ 150ms"))
+		hash    = b.res.add(sc, pre+"hash", "ms", nil)
+		build   = b.res.add(sc, pre+"build", "ms", nil)
+		deliver = b.res.add(sc, pre+"deliver", "ms", nil)
+		load    *Metric // the kind node import's baseline, beside deliver
+	)
+	if t.kindCluster != "" {
+		load = b.res.add(sc, pre+"baseline: kind load docker-image --name "+t.kindCluster+" of the same edit's image", "ms", nil)
+	}
+	var (
+		render   = b.res.add(sc, pre+"render", "ms", nil)
+		apply    = b.res.add(sc, pre+"apply", "ms", nil)
+		status   = b.res.add(sc, pre+"status (ready)", "ms", nil)
+		cycleEnd = b.res.add(sc, pre+"save → cycle done", "ms", nil)
+		served   = b.res.add(sc, pre+"cycle done → served (port-forward)", "ms", nil)
 		// The headline, against the raw work measured in the same run
 		// (never against devloop's own phase durations): how much longer
 		// than a plain `docker buildx build --load` of the same edit the
 		// user waits for the new version to be served.
-		added = b.res.add(sc, "added wait = (save → served) − raw docker buildx build --load of the same edit", "ms", le(1000, "≤ 1.0 s"))
+		added = b.res.add(sc, pre+"added wait = (save → served) − raw docker buildx build --load of the same edit", "ms", le(1000, "≤ 1.0 s"))
 	)
+	// The delivery path devloop chose, as its detect event says.
+	for _, e := range p.Events() {
+		if e.Phase == "detect" && e.Status == "done" {
+			deliver.Note = e.Message
+		}
+	}
 	type sample struct {
 		Version string  `json:"version"`
 		Save    string  `json:"save"`
@@ -85,11 +161,12 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 		Events  []Event `json:"events"`
 	}
 	var raw []sample
-	defer func() { b.samples["change.samples"] = raw }()
-	bl, err := b.newBaseline(f)
+	defer func() { b.samples[sc+".samples"] = raw }()
+	bl, err := b.newBaseline(t, f)
 	if err != nil {
 		return err
 	}
+	bl.load = load
 	n := b.reps(7, 3)
 	for i := 0; i < n; i++ {
 		from := p.Len()
@@ -126,11 +203,13 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 		cycleEnd.Samples = append(cycleEnd.Samples, ms(end.Time.Sub(save)))
 		served.Samples = append(served.Samples, ms(ready.Sub(end.Time)))
 		raw = append(raw, sample{Version: v, Save: save.Format(time.RFC3339Nano), TotalMs: tot, Events: evs})
-		b.chartRows = append(b.chartRows, chartRow{fmt.Sprintf("edit %d", i+1), cycleBreakdown(save, ready, evs)})
-		fmt.Fprintf(os.Stderr, "    edit %d: %s to served (cycle %dms)\n", i, time.Duration(tot*1e6).Round(time.Millisecond), end.DurationMs)
+		b.chartRows = append(b.chartRows, chartRow{fmt.Sprintf("%sedit %d", pre, i+1), cycleBreakdown(save, ready, evs)})
+		fmt.Fprintf(os.Stderr, "    %sedit %d: %s to served (cycle %dms)\n", pre, i, time.Duration(tot*1e6).Round(time.Millisecond), end.DurationMs)
+		built := len(bl.bx.Samples)
 		if err := b.baselineRep(ctx, bl, i); err != nil {
-			b.res.errorf("change", "baseline %d: %v", i, err)
-		} else if n := len(bl.bx.Samples); n > 0 {
+			b.res.errorf(sc, "baseline %d: %v", i, err)
+		}
+		if n := len(bl.bx.Samples); n > built {
 			added.Samples = append(added.Samples, tot-bl.bx.Samples[n-1])
 		}
 		time.Sleep(time.Second)
@@ -140,15 +219,17 @@ func (b *Bench) changeToReady(ctx context.Context, f *notesFixture, p *Proc) err
 
 // baseline is the work itself, measured right after each devloop edit
 // under the same load: the raw `docker buildx build --load` of the same
-// kind of edit in a separate copy of web/, `docker save` and the raw
-// `ctr images import` into the cluster's containerd.
+// kind of edit in a separate copy of web/, then its delivery: on the test
+// cluster `docker save` and the raw `ctr images import` into the cluster's
+// containerd, on kind `kind load docker-image` into the nodes.
 type baseline struct {
-	dir            string
-	bx, save, imp  *Metric
-	containerdSock string
+	dir                 string
+	bx, save, imp, load *Metric
+	containerdSock      string
+	kindCluster         string
 }
 
-func (b *Bench) newBaseline(f *notesFixture) (*baseline, error) {
+func (b *Bench) newBaseline(t notesTarget, f *notesFixture) (*baseline, error) {
 	dir, err := b.tempDir("baseline")
 	if err != nil {
 		return nil, err
@@ -156,14 +237,14 @@ func (b *Bench) newBaseline(f *notesFixture) (*baseline, error) {
 	if err := copyTree(filepath.Join(f.dir, "web"), dir); err != nil {
 		return nil, fmt.Errorf("copying web: %w", err)
 	}
-	const sc = "change"
-	bl := &baseline{
-		dir:            dir,
-		bx:             b.res.add(sc, "baseline: docker buildx build --load", "ms", nil),
-		save:           b.res.add(sc, "baseline: docker save", "ms", nil),
-		imp:            b.res.add(sc, "baseline: ctr images import", "ms", nil),
-		containerdSock: os.Getenv("DEVLOOP_CONTAINERD_SOCK"),
+	sc := t.scenario
+	bl := &baseline{dir: dir, bx: b.res.add(sc, t.prefix+"baseline: docker buildx build --load", "ms", nil), kindCluster: t.kindCluster}
+	if t.kindCluster != "" {
+		return bl, nil
 	}
+	bl.save = b.res.add(sc, "baseline: docker save", "ms", nil)
+	bl.imp = b.res.add(sc, "baseline: ctr images import", "ms", nil)
+	bl.containerdSock = os.Getenv("DEVLOOP_CONTAINERD_SOCK")
 	if bl.containerdSock == "" {
 		b.res.errorf(sc, "DEVLOOP_CONTAINERD_SOCK is not set: no ctr import baseline")
 	}
@@ -183,6 +264,17 @@ func (b *Bench) baselineRep(ctx context.Context, bl *baseline, i int) error {
 		return err
 	}
 	bl.bx.Samples = append(bl.bx.Samples, ms(d))
+	if bl.kindCluster != "" {
+		b.kindImage(bl.kindCluster, ref)
+		d, _, err := b.cmd(ctx, "", "kind", "load", "docker-image", ref, "--name", bl.kindCluster)
+		if err != nil {
+			return err
+		}
+		if bl.load != nil {
+			bl.load.Samples = append(bl.load.Samples, ms(d))
+		}
+		return nil
+	}
 	if bl.containerdSock == "" {
 		return nil
 	}

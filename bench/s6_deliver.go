@@ -227,6 +227,7 @@ func (b *Bench) kindLoad(ctx context.Context, evs []Event, rep int) (float64, er
 		return 0, fmt.Errorf("docker tag: %w: %s", err, out)
 	}
 	b.image(alias)
+	b.kindImage(os.Getenv("DEVLOOP_KIND_CLUSTER"), alias)
 	d, out, err := b.cmd(ctx, "", "kind", "load", "docker-image", alias, "--name", os.Getenv("DEVLOOP_KIND_CLUSTER"))
 	if err != nil {
 		return 0, fmt.Errorf("kind load docker-image: %w: %s", err, tail(out, 2048))

@@ -51,7 +51,7 @@ const goRestartRule = `      context: web
 
 func (b *Bench) goRestart(ctx context.Context) error {
 	const sc = "restart"
-	f, err := b.newNotes()
+	f, err := b.newNotes(testCluster)
 	if err != nil {
 		return err
 	}
