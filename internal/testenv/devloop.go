@@ -123,6 +123,7 @@ func CopyExample(t testing.TB, name string) (dir, configName string) {
 type Result struct {
 	Code           int
 	Stdout, Stderr string
+	Elapsed        time.Duration
 }
 
 // Devloop runs devloop with args in dir and returns its exit code and output;

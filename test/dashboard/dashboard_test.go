@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -198,18 +197,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// edit replaces old with new in path; old must occur.
 func edit(t *testing.T, path, old, new string) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), old) {
-		t.Fatalf("%s does not contain %q", path, old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Edit(t, path, old, new)
 }
 
 // evaluateInto evaluates a JavaScript expression in the page and decodes its

@@ -86,7 +86,7 @@ func TestBadInput(t *testing.T) {
 			want := regexp.MustCompile(tc.want)
 			for _, cmd := range [][]string{{"render"}, {"run"}, {"run", "-o", "json"}} {
 				r := devloop(t, dir, noCluster(t), time.Minute, cmd...)
-				out := r.output()
+				out := r.Output()
 				if tc.render && cmd[0] == "run" {
 					if r.Code != 2 {
 						t.Errorf("devloop %s without a cluster exited %d, want 2:\n%s", strings.Join(cmd, " "), r.Code, tail(out, 20))
@@ -123,8 +123,8 @@ func TestBadInput(t *testing.T) {
 					_ = env.Command(context.Background(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
 				})
 				r := devloop(t, dir, nil, 10*time.Minute, "run", "-o", "json")
-				if r.Code != 2 || !want.MatchString(r.output()) {
-					t.Errorf("devloop run exited %d, want 2 with a message matching %q:\n%s", r.Code, tc.want, tail(r.output(), 20))
+				if r.Code != 2 || !want.MatchString(r.Output()) {
+					t.Errorf("devloop run exited %d, want 2 with a message matching %q:\n%s", r.Code, tc.want, tail(r.Output(), 20))
 				}
 				if c := filter(parseEvents(t, r.Stdout), "apply", "start"); len(c) != 0 {
 					t.Errorf("devloop run applied despite the bad overlay")
@@ -142,8 +142,8 @@ func TestBadEnvironment(t *testing.T) {
 		dir, _ := testenv.CopyExample(t, "notes")
 		for _, cmd := range []string{"run", "build", "delete"} {
 			r := devloop(t, dir, nil, time.Minute, cmd, "--kube-context", "nope", "-o", "json")
-			if r.Code != 2 || !strings.Contains(r.output(), `"nope"`) {
-				t.Errorf("devloop %s --kube-context nope: exit %d, want 2 naming the context:\n%s", cmd, r.Code, tail(r.output(), 10))
+			if r.Code != 2 || !strings.Contains(r.Output(), `"nope"`) {
+				t.Errorf("devloop %s --kube-context nope: exit %d, want 2 naming the context:\n%s", cmd, r.Code, tail(r.Output(), 10))
 			}
 			if evs := parseEvents(t, r.Stdout); len(filter(evs, "build", "")) != 0 {
 				t.Errorf("devloop %s built with a missing context:%s", cmd, dump(evs))
@@ -160,7 +160,7 @@ func TestBadEnvironment(t *testing.T) {
 		writeFile(t, dir, "web/extra.go", "package main\n\nconst extra = \""+t.Name()+time.Now().String()+"\"\n")
 		for _, cmd := range []string{"run", "build"} {
 			r := devloop(t, dir, []string{"KUBECONFIG=" + kc}, time.Minute, cmd, "-o", "json")
-			out := r.output()
+			out := r.Output()
 			if r.Code != 2 {
 				t.Errorf("devloop %s on prod-eu exited %d, want 2:\n%s", cmd, r.Code, tail(out, 10))
 			}
@@ -180,8 +180,8 @@ func TestBadEnvironment(t *testing.T) {
 		writeFile(t, dir, "web/extra.go", "package main\n\nconst extra = \""+t.Name()+time.Now().String()+"\"\n")
 		edit(t, dir, "k8s/overlays/dev/kustomization.yaml", "resources:\n", "resources:\n  - missing.yaml\n")
 		r := devloop(t, dir, nil, 2*time.Minute, "run", "-o", "json")
-		if r.Code != 2 || !strings.Contains(r.output(), "missing.yaml") {
-			t.Errorf("devloop run with a broken overlay: exit %d, want 2 naming missing.yaml:\n%s", r.Code, tail(r.output(), 10))
+		if r.Code != 2 || !strings.Contains(r.Output(), "missing.yaml") {
+			t.Errorf("devloop run with a broken overlay: exit %d, want 2 naming missing.yaml:\n%s", r.Code, tail(r.Output(), 10))
 		}
 		if evs := parseEvents(t, r.Stdout); len(filter(evs, "build", "")) != 0 || len(filter(evs, "hash", "")) != 0 {
 			t.Errorf("devloop run hashed or built before finding the overlay broken:%s", dump(evs))
@@ -195,7 +195,7 @@ func TestBadEnvironment(t *testing.T) {
 		writeFile(t, dir, "web/extra.go", "package main\n\nconst extra = \""+t.Name()+time.Now().String()+"\"\n")
 		for _, cmd := range []string{"build", "run"} {
 			r := devloop(t, dir, []string{"DOCKER_HOST=unix:///nonexistent.sock"}, 2*time.Minute, cmd)
-			out := r.output()
+			out := r.Output()
 			if r.Code != 1 && r.Code != 2 {
 				t.Errorf("devloop %s without an engine exited %d, want 1 or 2:\n%s", cmd, r.Code, tail(out, 10))
 			}
@@ -211,7 +211,7 @@ func TestBadEnvironment(t *testing.T) {
 		})
 		writeFile(t, dir, "web/extra.go", "package main\n\nconst extra = \""+t.Name()+time.Now().String()+"\"\n")
 		r := devloop(t, dir, []string{"DOCKER_CONFIG=" + t.TempDir()}, 2*time.Minute, "build")
-		out := r.output()
+		out := r.Output()
 		if r.Code != 1 && r.Code != 2 {
 			t.Errorf("devloop build without buildx exited %d, want 1 or 2:\n%s", r.Code, tail(out, 10))
 		}
@@ -275,10 +275,10 @@ func TestWatchedTree(t *testing.T) {
 			tc.make(t, filepath.Join(dir, "seed"))
 			r := devloop(t, dir, noCluster(t), time.Minute, "render")
 			if r.Code != 0 && tc.name != "unreadable directory" {
-				t.Errorf("devloop render exited %d:\n%s", r.Code, tail(r.output(), 15))
+				t.Errorf("devloop render exited %d:\n%s", r.Code, tail(r.Output(), 15))
 			}
 			if !strings.Contains(r.Stdout, "image: notes-seed:") {
-				t.Errorf("render did not tag notes-seed:\n%s", tail(r.output(), 15))
+				t.Errorf("render did not tag notes-seed:\n%s", tail(r.Output(), 15))
 			}
 		})
 	}
@@ -297,7 +297,7 @@ func TestWatchedTree(t *testing.T) {
 		writeFile(t, dir, "seed/unique.txt", name+"\n")
 		r := devloop(t, dir, nil, 10*time.Minute, "build", "-o", "json")
 		if r.Code != 0 {
-			t.Fatalf("devloop build exited %d:\n%s", r.Code, tail(r.output(), 30))
+			t.Fatalf("devloop build exited %d:\n%s", r.Code, tail(r.Output(), 30))
 		}
 		if got := buildStatus(parseEvents(t, r.Stdout)); got["notes-seed"] != "done" {
 			t.Errorf("notes-seed build status %q", got["notes-seed"])

@@ -21,7 +21,7 @@ func TestInitWritesAConfigThatRuns(t *testing.T) {
 	}
 	r := devloop(t, dir, nil, time.Minute, "init")
 	if r.Code != 0 {
-		t.Fatalf("devloop init exited %d:\n%s", r.Code, r.output())
+		t.Fatalf("devloop init exited %d:\n%s", r.Code, r.Output())
 	}
 	cfg := readFile(t, dir, "devloop.yaml")
 	for _, want := range []string{`image: "notes-web"`, `context: "web"`, `image: "notes-store"`, `image: "notes-seed"`, `path: "k8s/overlays/dev"`, `resource: "service/notes-web"`} {
@@ -53,7 +53,7 @@ func TestDoctor(t *testing.T) {
 	r := devloop(t, dir, nil, time.Minute, "doctor")
 	t.Logf("doctor:\n%s", r.Stdout)
 	if r.Code != 0 {
-		t.Fatalf("devloop doctor on the real environment exited %d:\n%s", r.Code, r.output())
+		t.Fatalf("devloop doctor on the real environment exited %d:\n%s", r.Code, r.Output())
 	}
 	for _, want := range []string{"ok   engine", "ok   buildx", "ok   context", "ok   cluster", "ok   socket", "all "} {
 		if !strings.Contains(r.Stdout, want) {
@@ -64,6 +64,6 @@ func TestDoctor(t *testing.T) {
 	t.Logf("doctor without an engine:\n%s", r.Stdout)
 	if r.Code == 0 || !strings.Contains(r.Stdout, "FAIL engine") || !strings.Contains(r.Stdout, "no Docker Engine at unix:///nonexistent/docker.sock") ||
 		!strings.Contains(r.Stdout, "start Docker") {
-		t.Fatalf("doctor without an engine exited %d:\n%s", r.Code, r.output())
+		t.Fatalf("doctor without an engine exited %d:\n%s", r.Code, r.Output())
 	}
 }

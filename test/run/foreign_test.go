@@ -54,7 +54,7 @@ func TestForeignObjects(t *testing.T) {
 
 	t.Run("hand-made objects survive run and delete", func(t *testing.T) {
 		r := devloop(t, dir, nil, 2*time.Minute, "run", "-o", "json")
-		out := r.output()
+		out := r.Output()
 		if r.Code != 1 {
 			t.Errorf("devloop run over foreign objects exited %d, want 1:\n%s", r.Code, tail(out, 15))
 		}
@@ -68,7 +68,7 @@ func TestForeignObjects(t *testing.T) {
 		}
 		r = devloop(t, dir, nil, 2*time.Minute, "delete")
 		if r.Code != 0 {
-			t.Errorf("devloop delete exited %d:\n%s", r.Code, tail(r.output(), 15))
+			t.Errorf("devloop delete exited %d:\n%s", r.Code, tail(r.Output(), 15))
 		}
 		ownerIs(t, "handmade", "human")
 		ownerIs(t, "other-config", "other")
@@ -80,7 +80,7 @@ func TestForeignObjects(t *testing.T) {
 	t.Run("--adopt takes them over and records them", func(t *testing.T) {
 		r := devloop(t, dir, nil, 2*time.Minute, "run", "--adopt", "-o", "json")
 		if r.Code != 0 {
-			t.Fatalf("devloop run --adopt exited %d:\n%s", r.Code, tail(r.output(), 15))
+			t.Fatalf("devloop run --adopt exited %d:\n%s", r.Code, tail(r.Output(), 15))
 		}
 		ch := applyChanges(parseEvents(t, r.Stdout))
 		for _, cm := range []string{"handmade", "other-config"} {
@@ -104,7 +104,7 @@ func TestForeignObjects(t *testing.T) {
 	t.Run("a later run without --adopt keeps them, writing nothing", func(t *testing.T) {
 		r := devloop(t, dir, nil, 2*time.Minute, "run", "-o", "json")
 		if r.Code != 0 {
-			t.Fatalf("devloop run after adoption exited %d:\n%s", r.Code, tail(r.output(), 15))
+			t.Fatalf("devloop run after adoption exited %d:\n%s", r.Code, tail(r.Output(), 15))
 		}
 		if c := applyCounts(t, parseEvents(t, r.Stdout)); c["writes"] != 0 {
 			t.Errorf("apply counts %v, want writes=0", c)
@@ -116,13 +116,13 @@ func TestForeignObjects(t *testing.T) {
 		writeFile(t, dir, "k8s/later.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\ndata:\n  owner: devloop\n")
 		edit(t, dir, "k8s/kustomization.yaml", "resources:\n", "resources:\n  - later.yaml\n")
 		r := devloop(t, dir, nil, 2*time.Minute, "run", "-o", "json")
-		if r.Code != 1 || !strings.Contains(r.output(), "ConfigMap/"+ns+"/later") {
-			t.Fatalf("devloop run with a new foreign object exited %d, want 1 naming it:\n%s", r.Code, tail(r.output(), 15))
+		if r.Code != 1 || !strings.Contains(r.Output(), "ConfigMap/"+ns+"/later") {
+			t.Fatalf("devloop run with a new foreign object exited %d, want 1 naming it:\n%s", r.Code, tail(r.Output(), 15))
 		}
 		edit(t, dir, "devloop.yaml", "  statusTimeout: 1m\n", "  statusTimeout: 1m\n  adopt: true\n")
 		r = devloop(t, dir, nil, 2*time.Minute, "run", "-o", "json")
 		if r.Code != 0 {
-			t.Fatalf("devloop run with deploy.adopt: true exited %d:\n%s", r.Code, tail(r.output(), 15))
+			t.Fatalf("devloop run with deploy.adopt: true exited %d:\n%s", r.Code, tail(r.Output(), 15))
 		}
 		if got := applyChanges(parseEvents(t, r.Stdout))["ConfigMap/"+ns+"/later"]; got != "adopted" {
 			t.Errorf("apply of later: %q, want adopted", got)
@@ -132,7 +132,7 @@ func TestForeignObjects(t *testing.T) {
 	t.Run("delete leaves adopted objects in place and says so", func(t *testing.T) {
 		r := devloop(t, dir, nil, 2*time.Minute, "delete", "-o", "json")
 		if r.Code != 0 {
-			t.Fatalf("devloop delete exited %d:\n%s", r.Code, tail(r.output(), 15))
+			t.Fatalf("devloop delete exited %d:\n%s", r.Code, tail(r.Output(), 15))
 		}
 		for _, cm := range []string{"handmade", "other-config", "later"} {
 			if got := get(t, cm, "{.metadata.name}"); got != cm {

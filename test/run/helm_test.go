@@ -156,7 +156,7 @@ func TestHelmRelease(t *testing.T) {
 	// 5. delete uninstalls and keeps the store's claim; --data deletes it.
 	r = devloop(t, dir, nil, 3*time.Minute, "delete", "-p", "helm")
 	if r.Code != 0 {
-		t.Fatalf("delete exited %d:\n%s", r.Code, r.output())
+		t.Fatalf("delete exited %d:\n%s", r.Code, r.Output())
 	}
 	if got := revisions(); got != "" {
 		t.Errorf("release secrets left after uninstall: %q", got)
@@ -169,7 +169,7 @@ func TestHelmRelease(t *testing.T) {
 	}
 	r = devloop(t, dir, nil, 3*time.Minute, "delete", "-p", "helm", "--data")
 	if r.Code != 0 {
-		t.Fatalf("delete --data exited %d:\n%s", r.Code, r.output())
+		t.Fatalf("delete --data exited %d:\n%s", r.Code, r.Output())
 	}
 	if got := kubectl(t, env, "get", "pvc", "-n", ns, "-o", "name"); got != "" {
 		t.Errorf("claims after delete --data: %q", got)
@@ -190,8 +190,8 @@ func TestHelmErrors(t *testing.T) {
 		if r.Code != 1 || !strings.Contains(r.Stderr, "notes: set .Values.mustBeSet") {
 			t.Fatalf("exit %d, want 1 with the chart's message:\n%s", r.Code, tail(r.Stderr, 20))
 		}
-		if strings.Contains(r.output(), "building") {
-			t.Errorf("a build ran before the chart error:\n%s", r.output())
+		if strings.Contains(r.Output(), "building") {
+			t.Errorf("a build ran before the chart error:\n%s", r.Output())
 		}
 	})
 	t.Run("value path missing", func(t *testing.T) {

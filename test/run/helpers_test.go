@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -97,61 +96,17 @@ func dump(evs []event) string {
 }
 
 // result is a finished devloop process.
-type result struct {
-	testenv.Result
-	Elapsed time.Duration
-}
-
-func (r result) output() string { return r.Stdout + r.Stderr }
+type result = testenv.Result
 
 // devloop runs the devloop binary in dir with the test's environment plus
-// the overrides ("NAME=value"; later ones win) and returns its exit code
-// and output. A process still running after timeout is killed and fails the
-// test: devloop must never hang.
+// the overrides ("NAME=value"; later ones win); a hang or a panic fails the
+// test.
 func devloop(t testing.TB, dir string, overrides []string, timeout time.Duration, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), overrides...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := result{Result: testenv.Result{Stdout: stdout.String(), Stderr: stderr.String()}, Elapsed: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("devloop %s did not finish within %s (hang?)\nstdout:\n%s\nstderr:\n%s",
-			strings.Join(args, " "), timeout, res.Stdout, tail(res.Stderr, 40))
-	}
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		res.Code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("devloop %s: %v", strings.Join(args, " "), err)
-	}
-	assertNoPanic(t, res)
-	return res
+	return testenv.RunDevloop(t, dir, overrides, timeout, args...)
 }
 
-// assertNoPanic fails the test when devloop's output shows a Go panic.
-func assertNoPanic(t testing.TB, r result) {
-	t.Helper()
-	out := r.output()
-	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
-		t.Fatalf("devloop panicked (exit %d):\n%s", r.Code, tail(out, 60))
-	}
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return testenv.Tail(s, n) }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {

@@ -33,7 +33,7 @@ func TestNamespacedUser(t *testing.T) {
 
 	r := devloop(t, dir, user, 10*time.Minute, "run", "-o", "json")
 	if r.Code != 0 {
-		t.Fatalf("devloop run as the namespaced user exited %d:\n%s", r.Code, tail(r.output(), 30))
+		t.Fatalf("devloop run as the namespaced user exited %d:\n%s", r.Code, tail(r.Output(), 30))
 	}
 	if !has(name, "configmap", inventory) {
 		t.Errorf("no inventory %s in the app's namespace %s", inventory, name)
@@ -47,7 +47,7 @@ func TestNamespacedUser(t *testing.T) {
 
 	r = devloop(t, dir, user, 5*time.Minute, "run", "-o", "json")
 	if r.Code != 0 {
-		t.Fatalf("second devloop run exited %d:\n%s", r.Code, tail(r.output(), 30))
+		t.Fatalf("second devloop run exited %d:\n%s", r.Code, tail(r.Output(), 30))
 	}
 	if c := applyCounts(t, parseEvents(t, r.Stdout)); c["writes"] != 0 {
 		t.Errorf("second run: apply counts %v, want writes=0", c)
@@ -55,7 +55,7 @@ func TestNamespacedUser(t *testing.T) {
 
 	r = devloop(t, dir, user, 5*time.Minute, "delete", "-o", "json")
 	if r.Code != 0 {
-		t.Fatalf("devloop delete as the namespaced user exited %d:\n%s", r.Code, tail(r.output(), 30))
+		t.Fatalf("devloop delete as the namespaced user exited %d:\n%s", r.Code, tail(r.Output(), 30))
 	}
 	for _, o := range [][2]string{{"deployment", "notes-web"}, {"statefulset", "notes-store"}, {"service", "notes-web"}, {"job", "notes-seed"}, {"configmap", inventory}} {
 		if has(name, o[0], o[1]) {
@@ -87,15 +87,15 @@ func TestNamespacedUserWithoutNodes(t *testing.T) {
 
 	r := devloop(t, dir, user, 5*time.Minute, "run", "-o", "json")
 	if r.Code == 0 {
-		t.Fatalf("devloop run with no way to tell the cluster's kind exited 0:\n%s", tail(r.output(), 20))
+		t.Fatalf("devloop run with no way to tell the cluster's kind exited 0:\n%s", tail(r.Output(), 20))
 	}
-	if !strings.Contains(r.output(), "may not list nodes") || !strings.Contains(r.output(), "--containerd-address") {
-		t.Errorf("the error does not say nodes are unreadable and what to state instead:\n%s", tail(r.output(), 20))
+	if !strings.Contains(r.Output(), "may not list nodes") || !strings.Contains(r.Output(), "--containerd-address") {
+		t.Errorf("the error does not say nodes are unreadable and what to state instead:\n%s", tail(r.Output(), 20))
 	}
 
 	r = devloop(t, dir, user, 10*time.Minute, "run", "-o", "json", "--containerd-address", env.ContainerdSocket)
 	if r.Code != 0 {
-		t.Fatalf("devloop run --containerd-address as a user without nodes exited %d:\n%s", r.Code, tail(r.output(), 30))
+		t.Fatalf("devloop run --containerd-address as a user without nodes exited %d:\n%s", r.Code, tail(r.Output(), 30))
 	}
 	out, err := env.Command(context.Background(), "kubectl", "-n", name, "get", "deployment", "notes-web", "-o", "jsonpath={.status.readyReplicas}").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "1" {

@@ -78,7 +78,7 @@ func TestProfiles(t *testing.T) {
 		prod := devloop(t, root, noCluster(t), time.Minute, "render", "-f", marvel, "-p", "prod")
 		for _, r := range []result{dev, prod} {
 			if r.Code != 0 {
-				t.Fatalf("devloop render exited %d:\n%s", r.Code, tail(r.output(), 20))
+				t.Fatalf("devloop render exited %d:\n%s", r.Code, tail(r.Output(), 20))
 			}
 		}
 		d, p := parseManifests(t, dev.Stdout), parseManifests(t, prod.Stdout)
@@ -116,9 +116,9 @@ func TestProfiles(t *testing.T) {
 		for _, cmd := range [][]string{{"render"}, {"config"}, {"run"}, {"build"}} {
 			args := append(append([]string{}, cmd...), "-f", marvel, "-p", "staging")
 			r := devloop(t, root, noCluster(t), time.Minute, args...)
-			if r.Code != 2 || !strings.Contains(r.output(), `"staging"`) || !strings.Contains(r.output(), "prod") {
+			if r.Code != 2 || !strings.Contains(r.Output(), `"staging"`) || !strings.Contains(r.Output(), "prod") {
 				t.Errorf("devloop %s: exit %d, want 2 naming \"staging\" and the known profile prod:\n%s",
-					strings.Join(args, " "), r.Code, tail(r.output(), 10))
+					strings.Join(args, " "), r.Code, tail(r.Output(), 10))
 			}
 		}
 	})
@@ -126,7 +126,7 @@ func TestProfiles(t *testing.T) {
 	t.Run("config -p prod prints provenance naming the profile", func(t *testing.T) {
 		r := devloop(t, root, noCluster(t), time.Minute, "config", "-f", marvel, "-p", "prod")
 		if r.Code != 0 {
-			t.Fatalf("devloop config exited %d:\n%s", r.Code, tail(r.output(), 20))
+			t.Fatalf("devloop config exited %d:\n%s", r.Code, tail(r.Output(), 20))
 		}
 		for _, want := range []string{
 			`(?m)^# active profile prod: selected with --profile`,
@@ -155,7 +155,7 @@ func TestProfiles(t *testing.T) {
 			r := devloop(t, root, noCluster(t), time.Minute, args...)
 			if r.Code != 0 {
 				t.Errorf("devloop %s exited %d (the reference configuration went stale?):\n%s",
-					strings.Join(args, " "), r.Code, tail(r.output(), 20))
+					strings.Join(args, " "), r.Code, tail(r.Output(), 20))
 			}
 			if args[0] == "render" && !strings.Contains(r.Stdout, "kind: Deployment") {
 				t.Errorf("devloop %s rendered no Deployment:\n%s", strings.Join(args, " "), tail(r.Stdout, 20))
@@ -173,7 +173,7 @@ func TestProfiles(t *testing.T) {
 		r := devloop(t, root, []string{"KUBECONFIG=" + kc, "DOCKER_HOST=unix:///nonexistent.sock"}, time.Minute,
 			"render", "-f", "devloop.yaml")
 		if r.Code != 0 {
-			t.Fatalf("devloop render exited %d:\n%s", r.Code, tail(r.output(), 20))
+			t.Fatalf("devloop render exited %d:\n%s", r.Code, tail(r.Output(), 20))
 		}
 		if !strings.Contains(r.Stdout, "image: registry.example.com/marvel/marvel-frontend:") {
 			t.Errorf("the prod profile was not applied on context prod-eu:\n%s", tail(r.Stdout, 20))

@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 	t.Cleanup(func() {
 		r := devloop(t, dir, nil, 3*time.Minute, "delete", "--data")
 		if r.Code != 0 {
-			t.Logf("cleanup: devloop delete --data exited %d: %s", r.Code, tail(r.output(), 10))
+			t.Logf("cleanup: devloop delete --data exited %d: %s", r.Code, tail(r.Output(), 10))
 		}
 		_ = env.Command(context.Background(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
 	})
@@ -208,7 +208,7 @@ func TestRun(t *testing.T) {
 			if wait > 90*time.Second {
 				t.Errorf("the run took %s from the start of the wait to its failure, want < 90s", wait)
 			}
-			out := r.output()
+			out := r.Output()
 			if !regexp.MustCompile(`CrashLoopBackOff|exited with|Error`).MatchString(out) {
 				t.Errorf("output does not name the crash:\n%s", tail(out, 40))
 			}
@@ -227,7 +227,7 @@ func TestRun(t *testing.T) {
 		{"delete keeps the PVC, delete --data removes it", func(t *testing.T) {
 			r := devloop(t, dir, nil, 3*time.Minute, "delete", "-o", "json")
 			if r.Code != 0 {
-				t.Fatalf("devloop delete exited %d:\n%s", r.Code, tail(r.output(), 20))
+				t.Fatalf("devloop delete exited %d:\n%s", r.Code, tail(r.Output(), 20))
 			}
 			sel := "devloop.dev/config=" + name
 			waitFor(t, 90*time.Second, "the applied objects are gone", func() (bool, string) {
@@ -239,7 +239,7 @@ func TestRun(t *testing.T) {
 			}
 			r = devloop(t, dir, nil, 3*time.Minute, "delete", "--data", "-o", "json")
 			if r.Code != 0 {
-				t.Fatalf("devloop delete --data exited %d:\n%s", r.Code, tail(r.output(), 20))
+				t.Fatalf("devloop delete --data exited %d:\n%s", r.Code, tail(r.Output(), 20))
 			}
 			waitFor(t, 90*time.Second, "the PVC is gone", func() (bool, string) {
 				out := env.Kubectl(t, "-n", name, "get", "pvc", "-o", "name")

@@ -45,7 +45,7 @@ func TestLocalNameRemoteServer(t *testing.T) {
 	writeFile(t, dir, "web/extra.go", "package main\n\nconst extra = \""+t.Name()+time.Now().String()+"\"\n")
 	for _, cmd := range []string{"run", "dev", "build", "delete"} {
 		r := devloop(t, dir, []string{"KUBECONFIG=" + kc}, 30*time.Second, cmd, "-o", "json")
-		out := r.output()
+		out := r.Output()
 		if r.Code != 2 {
 			t.Errorf("devloop %s on kind-something at 192.0.2.1 exited %d, want 2:\n%s", cmd, r.Code, tail(out, 10))
 		}

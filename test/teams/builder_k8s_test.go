@@ -33,7 +33,7 @@ func TestKubernetesDriverNotes(t *testing.T) {
 
 	r := devloop(t, dir, nil, 15*time.Minute, "run", "-o", "json")
 	if r.Code != 0 {
-		t.Fatalf("devloop run on the kubernetes driver exited %d:\n%s", r.Code, tail(r.output(), 40))
+		t.Fatalf("devloop run on the kubernetes driver exited %d:\n%s", r.Code, tail(r.Output(), 40))
 	}
 	evs := events(t, r.Stdout)
 	builds := doneBuilds(evs)
@@ -79,7 +79,7 @@ func TestKubernetesDriverNotes(t *testing.T) {
 		edit(t, dir, "web/main.go", "package main", "package main\n\n// two platforms")
 		r := devloop(t, dir, nil, 15*time.Minute, "build", "--platform", "linux/amd64,linux/arm64", "-o", "json")
 		if r.Code != 0 {
-			t.Fatalf("devloop build for two platforms on the kubernetes driver exited %d:\n%s", r.Code, tail(r.output(), 40))
+			t.Fatalf("devloop build for two platforms on the kubernetes driver exited %d:\n%s", r.Code, tail(r.Output(), 40))
 		}
 		b, ok := doneBuilds(events(t, r.Stdout))["notes-web"]
 		if !ok || b.Driver != "kubernetes" {

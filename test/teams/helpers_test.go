@@ -6,14 +6,10 @@
 package teams
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,43 +17,13 @@ import (
 	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
-type result struct {
-	Code           int
-	Stdout, Stderr string
-	Elapsed        time.Duration
-}
+type result = testenv.Result
 
-func (r result) output() string { return r.Stdout + r.Stderr }
-
-// devloop runs the binary in dir with extra environment entries and fails
-// the test when it outlives timeout (devloop must never hang) or panics.
+// devloop runs the binary in dir with extra environment entries; a hang or
+// a panic fails the test.
 func devloop(t testing.TB, dir string, env []string, timeout time.Duration, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := result{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("devloop %s did not finish within %s (hang?)\n%s", strings.Join(args, " "), timeout, tail(r.output(), 40))
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.Code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("devloop %s: %v", strings.Join(args, " "), err)
-	}
-	if strings.Contains(r.output(), "panic:") {
-		t.Fatalf("devloop panicked:\n%s", tail(r.output(), 60))
-	}
-	return r
+	return testenv.RunDevloop(t, dir, env, timeout, args...)
 }
 
 func events(t testing.TB, stdout string) []devproc.Event {
@@ -80,13 +46,7 @@ func doneBuilds(evs []devproc.Event) map[string]devproc.Event {
 	return m
 }
 
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return testenv.Tail(s, n) }
 
 func writeFile(t testing.TB, dir, rel, content string) {
 	t.Helper()

@@ -73,7 +73,7 @@ func TestPerPersonNamespace(t *testing.T) {
 
 	r := devloop(t, dirA, asUser, time.Minute, "render")
 	if r.Code != 0 {
-		t.Fatalf("devloop render exited %d:\n%s", r.Code, tail(r.output(), 20))
+		t.Fatalf("devloop render exited %d:\n%s", r.Code, tail(r.Output(), 20))
 	}
 	if !strings.Contains(r.Stdout, "namespace: "+ns+"\n") || !strings.Contains(r.Stdout, "name: team-registry") {
 		t.Errorf("render does not put the objects in %s with the pull secret:\n%s", ns, r.Stdout)
@@ -81,18 +81,18 @@ func TestPerPersonNamespace(t *testing.T) {
 
 	r = devloop(t, dirA, asUser, 4*time.Minute, "run", "-o", "json")
 	if r.Code != 0 {
-		t.Fatalf("devloop run into %s exited %d:\n%s", ns, r.Code, tail(r.output(), 30))
+		t.Fatalf("devloop run into %s exited %d:\n%s", ns, r.Code, tail(r.Output(), 30))
 	}
 	if got := env.Kubectl(t, "-n", ns, "get", "deployment", "app-a", "-o", "jsonpath={.spec.template.spec.imagePullSecrets[*].name}"); got != "team-registry" {
 		t.Errorf("the Deployment's imagePullSecrets = %q, want team-registry", got)
 	}
-	if strings.Contains(r.output(), password) {
+	if strings.Contains(r.Output(), password) {
 		t.Errorf("devloop printed the pull secret's password")
 	}
 
 	// A second config into the same namespace: refused, nothing written.
 	r = devloop(t, dirB, asUser, 2*time.Minute, "run", "-o", "json")
-	out := r.output()
+	out := r.Output()
 	if r.Code != 1 {
 		t.Fatalf("a second config into %s exited %d, want 1:\n%s", ns, r.Code, tail(out, 20))
 	}
@@ -112,6 +112,6 @@ func TestPerPersonNamespace(t *testing.T) {
 	// Another person's namespace is free for the same second config.
 	r = devloop(t, dirB, []string{"USER=Bob" + suffix}, time.Minute, "render")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "namespace: dev-bob"+suffix+"\n") {
-		t.Errorf("render as another user: exit %d, want namespace dev-bob%s:\n%s", r.Code, suffix, tail(r.output(), 10))
+		t.Errorf("render as another user: exit %d, want namespace dev-bob%s:\n%s", r.Code, suffix, tail(r.Output(), 10))
 	}
 }

@@ -42,7 +42,7 @@ func TestRemoteTLSBuild(t *testing.T) {
 	edit(t, dir, "web/main.go", "package main", fmt.Sprintf("package main\n\n// %d", time.Now().UnixNano()))
 	r := devloop(t, dir, nil, 10*time.Minute, "build", "-o", "json")
 	if r.Code != 0 {
-		t.Fatalf("devloop build on the TLS builder exited %d:\n%s", r.Code, tail(r.output(), 40))
+		t.Fatalf("devloop build on the TLS builder exited %d:\n%s", r.Code, tail(r.Output(), 40))
 	}
 	b, ok := doneBuilds(events(t, r.Stdout))["notes-web"]
 	if !ok || b.Builder != builder || b.Driver != "remote" {
@@ -115,7 +115,7 @@ func TestRemoteUnreachable(t *testing.T) {
 			t.Cleanup(func() { _ = env.Command(context.Background(), "docker", "buildx", "rm", builder).Run() })
 			dir := webOnly(t, env, builder)
 			r := devloop(t, dir, nil, 2*time.Minute, "build", "-o", "json")
-			out := r.output()
+			out := r.Output()
 			if r.Code != 1 {
 				t.Fatalf("devloop build on %s exited %d, want 1:\n%s", c.endpoint, r.Code, tail(out, 20))
 			}
