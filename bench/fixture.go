@@ -100,8 +100,17 @@ func (f *notesFixture) setVersion(v string) (time.Time, error) {
 // waitVersion polls GET /version through the port-forward until it answers
 // want, and returns when it first did.
 func (f *notesFixture) waitVersion(ctx context.Context, want string, timeout time.Duration) (time.Time, error) {
-	client := &http.Client{Timeout: time.Second}
-	url := fmt.Sprintf("http://127.0.0.1:%d/version", f.port)
+	return pollFor(ctx, fmt.Sprintf("http://127.0.0.1:%d/version", f.port), want, timeout)
+}
+
+// pollFor polls url every 10 ms until a 200 answer contains want and
+// returns when it first did. Each request opens a connection of its own, as
+// a reload does once the browser's kept-alive connection has been idle:
+// devloop ends a retired pod's kept-alive connections only between requests
+// (100 ms without traffic), which a client sending one every 10 ms never
+// leaves, so reusing one would measure the poller.
+func pollFor(ctx context.Context, url, want string, timeout time.Duration) (time.Time, error) {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(timeout)
 	last := ""
 	for time.Now().Before(deadline) {

@@ -101,7 +101,7 @@ func procStatusKBFile(path, field string) (float64, error) {
 // met every target; the others are summarized in the file.
 func (b *Bench) writeJSON(ctx context.Context, path string) error {
 	tops := map[string]string{}
-	for _, sc := range []string{"change", "change-kind", "noop", "warm", "idle", "apply", "deliver", "sync"} {
+	for _, sc := range []string{"change", "change-kind", "change-kind-import", "noop", "warm", "idle", "apply", "deliver", "sync"} {
 		for _, p := range []string{b.profilePath(sc), b.heapProfilePath(sc)} {
 			if _, err := os.Stat(p); err != nil {
 				continue

@@ -25,7 +25,7 @@ func run() int {
 	var (
 		devloop = flag.String("devloop", "bin/devloop", "the devloop binary to measure")
 		out     = flag.String("out", "", "JSON results file (default bench/results/<date>[-<only>][-quick].json)")
-		only    = flag.String("only", "", "comma-separated scenarios to run (change,change-kind,noop,warm,idle,apply,deliver,sync,cache,restart; default all)")
+		only    = flag.String("only", "", "comma-separated scenarios to run (change,change-kind,change-kind-import,noop,warm,idle,apply,deliver,sync,cache,restart; default all)")
 		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
 	)
 	flag.Parse()
@@ -71,6 +71,7 @@ func run() int {
 	}{
 		{"change", b.notesScenarios}, // change, noop and warm share one deployment
 		{"change-kind", b.changeKindScenario},
+		{"change-kind-import", b.changeKindImportScenario},
 		{"idle", b.idleScenario},
 		{"apply", b.applyScenario},
 		{"deliver", b.deliverScenario},

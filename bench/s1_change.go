@@ -20,24 +20,33 @@ type notesTarget struct {
 	// kindCluster, when set, makes the delivery baseline `kind load
 	// docker-image --name kindCluster` instead of docker save + ctr import.
 	kindCluster string
-	devFlags    []string // extra flags of `devloop dev`
+	// buildOnly leaves out the delivery baselines: devloop pushes to a
+	// registry inside its build, where no raw load matches its deliver.
+	buildOnly bool
+	devFlags  []string // extra flags of `devloop dev`
 }
 
 // testCluster is the environment's default test cluster.
 var testCluster = notesTarget{scenario: "change", short: "notes"}
 
 // kindTarget is the environment's kind cluster, reached as test/kind
-// reaches it: --kube-context of the kind context and, as its node import
-// steps do, --delivery import (devloop's auto delivery there is kind's
-// local registry, which the node-import baseline `kind load docker-image`
-// does not match).
-func kindTarget() (notesTarget, error) {
+// reaches it (--kube-context of the kind context). With import false devloop
+// picks its delivery as a user's would (kind's local registry: the push
+// happens in the build, deliver is skipped) and the only baseline is the
+// raw build; with import true it runs --delivery import, as test/kind's node
+// import steps do, beside the raw `kind load docker-image` of the same image.
+func kindTarget(imp bool) (notesTarget, error) {
 	kctx, cluster := os.Getenv("DEVLOOP_KIND_CONTEXT"), os.Getenv("DEVLOOP_KIND_CLUSTER")
 	if kctx == "" || cluster == "" {
 		return notesTarget{}, fmt.Errorf("DEVLOOP_KIND_CONTEXT or DEVLOOP_KIND_CLUSTER is not set (eval \"$(hack/env/env.sh)\")")
 	}
-	return notesTarget{scenario: "change-kind", prefix: "kind: ", short: "notes-kind",
-		kubeContext: kctx, kindCluster: cluster, devFlags: []string{"--delivery", "import"}}, nil
+	t := notesTarget{scenario: "change-kind", prefix: "kind: ", short: "notes-kind",
+		kubeContext: kctx, kindCluster: cluster, buildOnly: true}
+	if imp {
+		t.scenario, t.prefix, t.short = "change-kind-import", "kind, node import: ", "notes-kindimp"
+		t.buildOnly, t.devFlags = false, []string{"--delivery", "import"}
+	}
+	return t, nil
 }
 
 // devloopArgs prepends the target's --kube-context to a devloop command line.
@@ -63,9 +72,20 @@ func (b *Bench) notesScenarios(ctx context.Context) error {
 	})
 }
 
-// changeKindScenario is scenario 1 on the kind cluster.
+// changeKindScenario is scenario 1 on the kind cluster, delivered as devloop
+// chooses there (kind's local registry).
 func (b *Bench) changeKindScenario(ctx context.Context) error {
-	t, err := kindTarget()
+	t, err := kindTarget(false)
+	if err != nil {
+		return err
+	}
+	return b.notesOn(ctx, t, nil, nil)
+}
+
+// changeKindImportScenario is scenario 1 on the kind cluster with --delivery
+// import (only missing blobs into the node's containerd).
+func (b *Bench) changeKindImportScenario(ctx context.Context) error {
+	t, err := kindTarget(true)
 	if err != nil {
 		return err
 	}
@@ -133,7 +153,7 @@ func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixtur
 		deliver = b.res.add(sc, pre+"deliver", "ms", nil)
 		load    *Metric // the kind node import's baseline, beside deliver
 	)
-	if t.kindCluster != "" {
+	if t.kindCluster != "" && !t.buildOnly {
 		load = b.res.add(sc, pre+"baseline: kind load docker-image --name "+t.kindCluster+" of the same edit's image", "ms", nil)
 	}
 	var (
@@ -227,6 +247,7 @@ type baseline struct {
 	bx, save, imp, load *Metric
 	containerdSock      string
 	kindCluster         string
+	buildOnly           bool
 }
 
 func (b *Bench) newBaseline(t notesTarget, f *notesFixture) (*baseline, error) {
@@ -239,6 +260,11 @@ func (b *Bench) newBaseline(t notesTarget, f *notesFixture) (*baseline, error) {
 	}
 	sc := t.scenario
 	bl := &baseline{dir: dir, bx: b.res.add(sc, t.prefix+"baseline: docker buildx build --load", "ms", nil), kindCluster: t.kindCluster}
+	if t.buildOnly {
+		bl.kindCluster = ""
+		bl.buildOnly = true
+		return bl, nil
+	}
 	if t.kindCluster != "" {
 		return bl, nil
 	}
@@ -264,6 +290,9 @@ func (b *Bench) baselineRep(ctx context.Context, bl *baseline, i int) error {
 		return err
 	}
 	bl.bx.Samples = append(bl.bx.Samples, ms(d))
+	if bl.buildOnly {
+		return nil
+	}
 	if bl.kindCluster != "" {
 		b.kindImage(bl.kindCluster, ref)
 		d, _, err := b.cmd(ctx, "", "kind", "load", "docker-image", ref, "--name", bl.kindCluster)

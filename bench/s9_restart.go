@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,31 +239,4 @@ portForward:
 	}
 	b.samples["reload.events"] = p.Events()
 	return nil
-}
-
-// pollFor polls url every 10 ms until a 200 answer contains want and
-// returns when it first did.
-func pollFor(ctx context.Context, url, want string, timeout time.Duration) (time.Time, error) {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		if ctx.Err() != nil {
-			return time.Time{}, ctx.Err()
-		}
-		resp, err := client.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			t := time.Now()
-			last = strings.TrimSpace(string(body))
-			if resp.StatusCode == http.StatusOK && strings.Contains(last, want) {
-				return t, nil
-			}
-		} else {
-			last = err.Error()
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Time{}, fmt.Errorf("%s did not answer %q within %s (last: %q)", url, want, timeout, last)
 }
