@@ -21,10 +21,14 @@ type feed struct {
 	closed bool
 }
 
-func newFeed(sizes map[string]int) *feed {
+// ringSize bounds one kind's history: at most count messages and bytes of
+// their JSON.
+type ringSize struct{ count, bytes int }
+
+func newFeed(sizes map[string]ringSize) *feed {
 	f := &feed{rings: map[string]*ring{}, subs: map[chan message]struct{}{}}
 	for kind, n := range sizes {
-		f.rings[kind] = &ring{buf: make([]message, n)}
+		f.rings[kind] = newRing(kind, n.count, n.bytes)
 	}
 	return f
 }
@@ -39,7 +43,7 @@ func (f *feed) publish(kind string, v any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r := f.rings[kind]; r != nil {
-		r.add(m)
+		r.add(data)
 	}
 	for ch := range f.subs {
 		select {
@@ -84,31 +88,4 @@ func (f *feed) close() {
 		delete(f.subs, c)
 		close(c)
 	}
-}
-
-// ring is a fixed-size buffer of the last messages.
-type ring struct {
-	buf   []message
-	next  int
-	count int
-}
-
-func (r *ring) add(m message) {
-	if len(r.buf) == 0 {
-		return
-	}
-	r.buf[r.next] = m
-	r.next = (r.next + 1) % len(r.buf)
-	if r.count < len(r.buf) {
-		r.count++
-	}
-}
-
-func (r *ring) items() []message {
-	out := make([]message, 0, r.count)
-	start := (r.next - r.count + len(r.buf)) % max(len(r.buf), 1)
-	for i := 0; i < r.count; i++ {
-		out = append(out, r.buf[(start+i)%len(r.buf)])
-	}
-	return out
 }

@@ -56,9 +56,11 @@ type Options struct {
 	Trigger Trigger
 	// Resources lists the table's rows; nil shows none.
 	Resources ResourceLister
-	// Events and LogLines bound the buffers a newly opened page receives
-	// (defaults 5,000 and 10,000).
-	Events, LogLines int
+	// Events and LogLines bound the history a newly opened page receives
+	// (defaults 5,000 and 10,000), EventBytes and LogBytes the memory it
+	// takes (defaults 512 KiB and 2 MiB; an event is about 200 bytes).
+	Events, LogLines     int
+	EventBytes, LogBytes int
 }
 
 // Server is the dashboard. It implements events.Sink; LogWriter takes the
@@ -86,8 +88,17 @@ func New(log *zap.Logger, opts Options) *Server {
 	if opts.LogLines <= 0 {
 		opts.LogLines = 10000
 	}
+	if opts.EventBytes <= 0 {
+		opts.EventBytes = 512 << 10
+	}
+	if opts.LogBytes <= 0 {
+		opts.LogBytes = 2 << 20
+	}
 	return &Server{log: log, opts: opts, trigger: opts.Trigger, lister: opts.Resources,
-		feed: newFeed(map[string]int{"event": opts.Events, "log": opts.LogLines})}
+		feed: newFeed(map[string]ringSize{
+			"event": {opts.Events, opts.EventBytes},
+			"log":   {opts.LogLines, opts.LogBytes},
+		})}
 }
 
 // SetTrigger sets what the buttons ask (the dev loop, once it exists).
