@@ -7,6 +7,7 @@
 package soak
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,10 +140,16 @@ func TestSoak(t *testing.T) {
 	devproc.SetLocalPort(t, dir, port)
 	url := fmt.Sprintf("http://127.0.0.1:%d/version", port)
 	t.Cleanup(func() {
-		cmd := env.Command(t.Context(), testenv.Binary(t), "delete", "--data", "--wait=false")
+		// Not t.Context(): it is canceled before cleanups run, which killed
+		// these commands at once and left the namespace behind.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := env.Command(ctx, testenv.Binary(t), "delete", "--data", "--wait=false")
 		cmd.Dir = dir
 		_ = cmd.Run()
-		_ = env.Command(t.Context(), "kubectl", "delete", "namespace", ns, "--wait=false", "--ignore-not-found").Run()
+		if out, err := env.Command(ctx, "kubectl", "delete", "namespace", ns, "--wait=false", "--ignore-not-found").CombinedOutput(); err != nil {
+			t.Errorf("deleting namespace %s: %v: %s", ns, err, out)
+		}
 	})
 
 	pprof := fmt.Sprintf("127.0.0.1:%d", devproc.FreePort(t))
