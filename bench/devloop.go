@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
@@ -79,6 +80,16 @@ func phaseSum(evs []Event, phase string) float64 {
 		}
 	}
 	return float64(t)
+}
+
+// lastPhase returns the time of the last done event of phase.
+func lastPhase(evs []Event, phase string) (time.Time, bool) {
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Phase == phase && evs[i].Status == "done" {
+			return evs[i].Time, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // countBuilds counts the build done events: images built.
