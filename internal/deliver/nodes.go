@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -32,11 +33,22 @@ type Nodes struct {
 	engine Engine
 	log    *zap.Logger
 	exp    *exporter
+	// now is the clock of seen (time.Now; tests move it).
+	now func() time.Time
+
+	mu sync.Mutex
+	// seen is what Present saw in a node lacking an image, for the Deliver
+	// after the build (lookTTL).
+	seen map[seenKey]look
+	// shellless are the node containers (IDs) without sh, whose ctr
+	// commands run an exec each.
+	shellless map[string]bool
 }
 
 // NewNodes returns a deliverer into the node containers sel selects.
 func NewNodes(sel NodeSelector, engine Engine, log *zap.Logger) *Nodes {
-	return &Nodes{sel: sel, engine: engine, log: log, exp: &exporter{engine: engine}}
+	return &Nodes{sel: sel, engine: engine, log: log, exp: &exporter{engine: engine},
+		now: time.Now, seen: map[seenKey]look{}, shellless: map[string]bool{}}
 }
 
 // ForPlatforms sets the platforms of the cluster's nodes, as
@@ -142,18 +154,171 @@ func (n *Nodes) exec(ctx context.Context, id string, cmd []string, stdin io.Read
 	}
 }
 
+// lookTTL is how long what Present saw in a node lacking an image serves
+// the Deliver after the build.
+const lookTTL = 2 * time.Minute
+
+// mark separates the two commands' outputs of a shell exec.
+const mark = "==devloop-mark=="
+
+// lookScript lists the image named $1 in the node's containerd, then the
+// mark and, unless the image is there, the blobs the containerd holds:
+// presence and blobs in one exec. (Whether the image is there is listed's
+// to say; sh only spares the blob listing.)
+const lookScript = `out=$(ctr --namespace k8s.io images ls -q "name==$1") || exit $?
+printf '%s\n' "$out" '` + mark + `'
+[ "$out" = "$1" ] || exec ctr --namespace k8s.io content ls -q`
+
+// importScript runs ctr with the arguments after $1 (the import, reading
+// the exec's stdin) and, when it succeeds, prints the mark and lists the
+// image named $1: the import and its check in one exec.
+const importScript = `ref=$1; shift; ctr --namespace k8s.io "$@" || exit $?; echo '` + mark + `'; exec ctr --namespace k8s.io images ls -q "name==$ref"`
+
+// look is what a look into a node saw: whether its containerd lists the
+// image and, when it does not, the blobs it holds (nil when unknown: the
+// whole image travels).
+type look struct {
+	present bool
+	blobs   []string
+	at      time.Time
+}
+
+type seenKey struct{ node, ref string }
+
+// listing is what `ctr images ls -q name==REF` printed after an import.
+type listing struct {
+	out, errOut string
+	code        int
+}
+
+// lookIn looks into node for the image full: one exec through the node's
+// sh, or, in a node without sh (remembered), ctr alone in an exec for the
+// image and one for the blobs.
+func (n *Nodes) lookIn(ctx context.Context, node nodeContainer, full string) (look, error) {
+	if n.hasShell(node) {
+		lk, ran, err := n.lookShell(ctx, node, full)
+		if ran {
+			return lk, err
+		}
+		n.noShellIn(node)
+	}
+	return n.lookApart(ctx, node, full)
+}
+
+// lookShell runs lookScript in node; ran is false when the node has no sh.
+func (n *Nodes) lookShell(ctx context.Context, node nodeContainer, full string) (lk look, ran bool, err error) {
+	out, errOut, code, err := n.exec(ctx, node.id, []string{"sh", "-c", lookScript, "sh", full}, nil)
+	if noShell(out, errOut, code, err) {
+		n.log.Debug("the node has no sh; running ctr alone", zap.String("node", node.name),
+			zap.Int("exit", code), zap.String("output", strings.TrimSpace(out+errOut)), zap.Error(err))
+		return look{}, false, nil
+	}
+	if err != nil {
+		return look{}, true, fmt.Errorf("looking for images in %s node %s: %w", n.sel.Flavour, node.name, err)
+	}
+	images, blobs, ok := strings.Cut(out, mark)
+	if !ok {
+		return look{}, true, fmt.Errorf("listing images in %s node %s: ctr exited %d: %s", n.sel.Flavour, node.name, code, strings.TrimSpace(errOut))
+	}
+	lk = look{present: listed([]byte(images), full), at: n.now()}
+	if !lk.present && code != 0 {
+		n.log.Debug("listing the node's blobs failed; sending the whole image", zap.String("node", node.name),
+			zap.Int("exit", code), zap.String("stderr", strings.TrimSpace(errOut)))
+	} else if !lk.present {
+		lk.blobs = strings.Fields(blobs)
+	}
+	return lk, true, nil
+}
+
+// lookApart is lookIn for a node without sh.
+func (n *Nodes) lookApart(ctx context.Context, node nodeContainer, full string) (look, error) {
+	ok, err := n.presentIn(ctx, node, full)
+	if err != nil || ok {
+		return look{present: ok, at: n.now()}, err
+	}
+	blobs, err := n.nodeBlobs(ctx, node)
+	if err != nil {
+		n.log.Debug("listing the node's blobs failed; sending the whole image", zap.String("node", node.name), zap.Error(err))
+	}
+	return look{blobs: blobs, at: n.now()}, nil
+}
+
+// noShell reports whether a shell exec failed for want of sh: the exec
+// fails with the engine's "executable file not found", or the exit code is
+// 126 or 127 with no mark and no word from sh (which names on stderr a
+// command it cannot find).
+func noShell(out, errOut string, code int, err error) bool {
+	if err != nil {
+		return strings.Contains(err.Error(), "executable file not found")
+	}
+	if strings.Contains(out, mark) || (code != 126 && code != 127) {
+		return false
+	}
+	return strings.TrimSpace(errOut) == "" || missingExecutable(errOut)
+}
+
+func missingExecutable(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory")
+}
+
+func (n *Nodes) hasShell(node nodeContainer) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.shellless[node.id]
+}
+
+func (n *Nodes) noShellIn(node nodeContainer) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.shellless[node.id] = true
+}
+
+// remember keeps what Present saw in a node lacking full, for the Deliver
+// after the build, and forgets what has aged past lookTTL.
+func (n *Nodes) remember(node nodeContainer, full string, lk look) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.now()
+	for k, old := range n.seen {
+		if now.Sub(old.at) >= lookTTL {
+			delete(n.seen, k)
+		}
+	}
+	n.seen[seenKey{node.id, full}] = lk
+}
+
+// recall returns, once, what Present saw in node lacking full, when it
+// is younger than lookTTL.
+func (n *Nodes) recall(node nodeContainer, full string) (look, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := seenKey{node.id, full}
+	lk, ok := n.seen[k]
+	delete(n.seen, k)
+	age := n.now().Sub(lk.at)
+	return lk, ok && age >= 0 && age < lookTTL
+}
+
 func (n *Nodes) presentIn(ctx context.Context, node nodeContainer, full string) (bool, error) {
 	out, errOut, code, err := n.exec(ctx, node.id, []string{"ctr", "--namespace", "k8s.io", "images", "ls", "-q", "name==" + full}, nil)
 	if err != nil {
 		return false, fmt.Errorf("listing images in %s node %s: %w", n.sel.Flavour, node.name, err)
 	}
-	if code != 0 {
-		return false, fmt.Errorf("listing images in %s node %s: ctr exited %d: %s", n.sel.Flavour, node.name, code, strings.TrimSpace(errOut))
-	}
-	return listed([]byte(out), full), nil
+	return n.listedIn(node, full, listing{out: out, errOut: errOut, code: code})
 }
 
-// Present implements Deliverer: true when every node has the image.
+// listedIn reports whether the output of `ctr images ls -q name==FULL` in
+// node names full.
+func (n *Nodes) listedIn(node nodeContainer, full string, l listing) (bool, error) {
+	if l.code != 0 {
+		return false, fmt.Errorf("listing images in %s node %s: ctr exited %d: %s", n.sel.Flavour, node.name, l.code, strings.TrimSpace(l.errOut))
+	}
+	return listed([]byte(l.out), full), nil
+}
+
+// Present implements Deliverer: true when every node has the image. What
+// it saw in a node lacking the image serves the Deliver after the build.
 func (n *Nodes) Present(ctx context.Context, ref string) (bool, error) {
 	full, err := NormalizeRef(ref)
 	if err != nil {
@@ -164,9 +329,13 @@ func (n *Nodes) Present(ctx context.Context, ref string) (bool, error) {
 		return false, err
 	}
 	for _, node := range nodes {
-		ok, err := n.presentIn(ctx, node, full)
-		if err != nil || !ok {
+		lk, err := n.lookIn(ctx, node, full)
+		if err != nil {
 			return false, err
+		}
+		if !lk.present {
+			n.remember(node, full, lk)
+			return false, nil
 		}
 	}
 	return true, nil
@@ -189,11 +358,13 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 	var imported []string
 	var x export // planned for the first node that lacks the image
 	for _, node := range nodes {
-		ok, err := n.presentIn(ctx, node, full)
-		if err != nil {
-			return rep, err
+		lk, ok := n.recall(node, full)
+		if !ok {
+			if lk, err = n.lookIn(ctx, node, full); err != nil {
+				return rep, err
+			}
 		}
-		if ok {
+		if lk.present {
 			continue
 		}
 		if x.ref == "" {
@@ -201,13 +372,10 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 				return rep, err
 			}
 		}
-		bytes, err := n.importInto(ctx, node, x)
+		bytes, err := n.importInto(ctx, node, x, full, lk.blobs)
 		rep.Bytes += bytes
 		if err != nil {
 			return rep, err
-		}
-		if ok, err := n.presentIn(ctx, node, full); err != nil || !ok {
-			return rep, fmt.Errorf("importing %s into %s node %s: not listed afterwards (%v)", ref, n.sel.Flavour, node.name, err)
 		}
 		imported = append(imported, node.name)
 	}
@@ -224,30 +392,46 @@ func (n *Nodes) Deliver(ctx context.Context, ref string) (Report, error) {
 }
 
 // importInto streams the engine's archive of x into the node's `ctr images
-// import`, leaving out the blobs the node's containerd lists (`ctr content
-// ls`); when that import fails having left some out, once more whole.
-func (n *Nodes) importInto(ctx context.Context, node nodeContainer, x export) (int64, error) {
-	have, err := n.nodeBlobs(ctx, node)
-	if err != nil {
-		n.log.Debug("listing the node's blobs failed; sending the whole image", zap.String("node", node.name), zap.Error(err))
-		have = blobSet(nil)
-	}
-	st, err := n.importArchive(ctx, node, x, have)
+// import`, leaving out the blobs the look saw in the node's containerd;
+// when that import fails having left some out (the list may be stale),
+// once more whole. Then the node must list the image.
+func (n *Nodes) importInto(ctx context.Context, node nodeContainer, x export, full string, blobs []string) (int64, error) {
+	st, after, err := n.importArchive(ctx, node, x, full, blobSet(blobs))
 	if err != nil && st.Skipped > 0 && ctx.Err() == nil {
 		n.log.Warn("import without the blobs the node has failed; sending the whole image", zap.String("node", node.name), zap.Error(err))
 		var again archiveStats
-		again, err = n.importArchive(ctx, node, x, blobSet(nil))
+		again, after, err = n.importArchive(ctx, node, x, full, blobSet(nil))
 		again.Sent += st.Sent
 		st = again
 	}
-	if err == nil {
-		n.log.Debug("imported", zap.String("node", node.name), zap.Stringer("archive", st))
+	if err != nil {
+		return st.Sent, err
 	}
-	return st.Sent, err
+	n.log.Debug("imported", zap.String("node", node.name), zap.Stringer("archive", st))
+	return st.Sent, n.verify(ctx, node, x.ref, full, after)
+}
+
+// verify checks that node lists full after an import: in the listing the
+// import exec printed, else (a node without sh) in an exec of its own.
+func (n *Nodes) verify(ctx context.Context, node nodeContainer, ref, full string, after *listing) error {
+	var ok bool
+	var err error
+	if after != nil {
+		ok, err = n.listedIn(node, full, *after)
+	} else {
+		ok, err = n.presentIn(ctx, node, full)
+	}
+	if err != nil {
+		return fmt.Errorf("importing %s into %s node %s: not listed afterwards: %w", ref, n.sel.Flavour, node.name, err)
+	}
+	if !ok {
+		return fmt.Errorf("importing %s into %s node %s: not listed afterwards", ref, n.sel.Flavour, node.name)
+	}
+	return nil
 }
 
 // nodeBlobs lists the digests in the node's containerd (namespace k8s.io).
-func (n *Nodes) nodeBlobs(ctx context.Context, node nodeContainer) (haveBlob, error) {
+func (n *Nodes) nodeBlobs(ctx context.Context, node nodeContainer) ([]string, error) {
 	out, errOut, code, err := n.exec(ctx, node.id, []string{"ctr", "--namespace", "k8s.io", "content", "ls", "-q"}, nil)
 	if err != nil {
 		return nil, err
@@ -255,24 +439,50 @@ func (n *Nodes) nodeBlobs(ctx context.Context, node nodeContainer) (haveBlob, er
 	if code != 0 {
 		return nil, fmt.Errorf("ctr content ls exited %d: %s", code, strings.TrimSpace(errOut))
 	}
-	return blobSet(strings.Fields(out)), nil
+	return strings.Fields(out), nil
 }
 
-func (n *Nodes) importArchive(ctx context.Context, node nodeContainer, x export, have haveBlob) (archiveStats, error) {
+// importCmd is the import exec's command: importScript through sh, or ctr
+// alone in a node without sh.
+func importCmd(shell bool, x export, full string) []string {
+	if !shell {
+		return append([]string{"ctr", "--namespace", "k8s.io"}, x.importArgs()...)
+	}
+	return append([]string{"sh", "-c", importScript, "sh", full}, x.importArgs()...)
+}
+
+// importResult splits the output of an import exec: the import's exit
+// code, and the listing importScript printed after a good import (nil
+// when there is none: verify then lists in an exec of its own).
+func importResult(shell bool, out, errOut string, code int) (int, *listing) {
+	if !shell {
+		return code, nil
+	}
+	if _, rest, ok := strings.Cut(out, mark); ok {
+		return 0, &listing{out: rest, errOut: errOut, code: code}
+	}
+	return code, nil
+}
+
+// importArchive streams the archive of x, without the blobs have reports,
+// into the node's import; after is what the import exec listed afterwards.
+func (n *Nodes) importArchive(ctx context.Context, node nodeContainer, x export, full string, have haveBlob) (st archiveStats, after *listing, err error) {
 	r, wait, err := n.exp.archive(ctx, x, have, n.log)
 	if err != nil {
-		return archiveStats{}, err
+		return archiveStats{}, nil, err
 	}
+	shell := n.hasShell(node)
 	counter := &countingReader{r: r}
-	_, errOut, code, err := n.exec(ctx, node.id, append([]string{"ctr", "--namespace", "k8s.io"}, x.importArgs()...), counter)
+	out, errOut, code, err := n.exec(ctx, node.id, importCmd(shell, x, full), counter)
 	_ = r.Close()
 	st, ferr := wait()
 	st.Sent = counter.n // what went through the exec, end-of-archive blocks included
+	code, after = importResult(shell, out, errOut, code)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("ctr exited %d: %s", code, strings.TrimSpace(errOut))
 	}
 	if err = archiveError(err, ferr); err != nil {
-		return st, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, x.importError(err, errOut))
+		return st, nil, fmt.Errorf("importing %s into %s node %s: %w", x.ref, n.sel.Flavour, node.name, x.importError(err, errOut))
 	}
-	return st, nil
+	return st, after, nil
 }
