@@ -36,6 +36,11 @@ func (f *follower) run(ctx context.Context) {
 		seen dedup  // lines seen of instance id
 		b    = podwatch.Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second}
 	)
+	defer func() {
+		if _, gone, _ := f.st.snapshot(); gone {
+			f.s.forget(id, done)
+		}
+	}()
 	for ctx.Err() == nil {
 		pod, gone, changed := f.st.snapshot()
 		cs, ok := statusOf(pod, f.container)

@@ -68,6 +68,17 @@ func (s *Streamer) remember(containerID string, t time.Time) {
 	}
 }
 
+// forget drops what was printed of container instances whose pod is gone:
+// they never come back, and a session of hundreds of rollouts would keep one
+// entry for each.
+func (s *Streamer) forget(containerIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range containerIDs {
+		delete(s.last, id)
+	}
+}
+
 // New returns a Streamer that reads logs through client and reports its own
 // trouble (reconnects, failures) to log.
 func New(client kubernetes.Interface, log *zap.Logger) *Streamer {
