@@ -163,6 +163,9 @@ _kc_containerd_up() {
 		ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$CACHE/images/pause.tar" >>"$LOGS/containerd.log" 2>&1 ||
 			die "importing the pause image" "$LOGS/containerd.log"
 	fi
+	# Pinned: a disk nearly full once made the kubelet's image GC delete
+	# the sandbox image, and no pod could start until env-up ran again.
+	ctr --address "$CONTAINERD_SOCK" -n k8s.io images label "$KC_PAUSE_IMAGE" io.cri-containerd.pinned=pinned >/dev/null
 }
 
 _kc_control_plane_up() {

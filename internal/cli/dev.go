@@ -112,7 +112,8 @@ func runDev(ctx context.Context, o *devOptions) error {
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true, Cluster: cluster,
-		Helper: true, // dev only: sync rules that restart get devloop's helper
+		Helper:           true, // dev only: sync rules that restart get devloop's helper
+		RemoveSuperseded: true, // dev only: an image a later deploy replaced leaves the engine
 	})
 	if err != nil {
 		return err

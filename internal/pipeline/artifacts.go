@@ -201,6 +201,9 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 		}
 		bt.Done("built " + ref + " on " + req.BuilderInfo.Describe() + " (" + reason + ")")
 		built = true
+		r.mu.Lock()
+		r.gone.noteBuilt(ref)
+		r.mu.Unlock()
 	}
 
 	dt := events.Start(r.sink, withPhase(base, events.PhaseDeliver))

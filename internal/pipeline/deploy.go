@@ -216,6 +216,7 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 		return err
 	}
 	st.Done(fmt.Sprintf("%d objects ready", len(objs)))
+	r.removeSuperseded(ctx, images)
 	if hs := r.cfg.Deploy.Hooks.After; len(hs) > 0 {
 		if err := r.hooks.Run(ctx, "after deploy", "", hs, r.hookEnv("", "", "")); err != nil {
 			return fmt.Errorf("deploy: %w", err)

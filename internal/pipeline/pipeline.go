@@ -63,6 +63,9 @@ type Options struct {
 	// Helper injects devloop's helper into the pods of artifacts whose sync
 	// rules restart the process: `devloop dev` only, never `devloop run`.
 	Helper bool
+	// RemoveSuperseded removes from the engine the images this session
+	// built once a ready deploy has replaced them (`devloop dev`).
+	RemoveSuperseded bool
 }
 
 // Runner makes passes for one configuration against one cluster.
@@ -113,6 +116,8 @@ type Runner struct {
 	// helper is devloop's helper image once built (Options.Helper); the
 	// pass goroutine alone uses it.
 	helper helperState
+	// gone is what Options.RemoveSuperseded removes; under mu.
+	gone superseded
 }
 
 // artifactState is what the Runner knows of an artifact from earlier passes.

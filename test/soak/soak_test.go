@@ -229,4 +229,27 @@ func TestSoak(t *testing.T) {
 	if endG > baseG+goTolerance {
 		t.Errorf("goroutines grew from %d after %d cycles to %d after %d", baseG, warmup, endG, n)
 	}
+	if left := imagesLeft(t, env, p.Events()); len(left) > 1 {
+		t.Errorf("%d of the images this session built are still in the engine, want only the one deployed: %v", len(left), left)
+	}
+}
+
+// imagesLeft returns the images the session built (its build events) that
+// the engine still holds: dev removes those a later deploy replaced, or a
+// session of hundreds of saves fills the disk.
+func imagesLeft(t *testing.T, env *testenv.Env, evs []devproc.Event) []string {
+	t.Helper()
+	var left []string
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.Phase != "build" || e.Status != "done" || e.Image == "" || seen[e.Image] {
+			continue
+		}
+		seen[e.Image] = true
+		if env.Command(t.Context(), "docker", "image", "inspect", "--format", "{{.Id}}", e.Image).Run() == nil {
+			left = append(left, e.Image)
+		}
+	}
+	t.Logf("%d images built; %d still in the engine", len(seen), len(left))
+	return left
 }

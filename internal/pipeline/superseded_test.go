@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/docker/docker/api/types/image"
+	"go.uber.org/zap"
+)
+
+func TestSupersededDeployed(t *testing.T) {
+	var s superseded
+	s.noteBuilt("web:1")
+	if got := s.deployed(map[string]string{"web": "web:1", "db": "db:x"}); len(got) != 0 {
+		t.Fatalf("first deploy removes %v", got)
+	}
+	s.noteBuilt("web:2")
+	if got := s.deployed(map[string]string{"web": "web:2", "db": "db:x"}); !reflect.DeepEqual(got, []string{"web:1"}) {
+		t.Fatalf("second deploy removes %v, want web:1", got)
+	}
+	s.removed("web:1", nil)
+	// db:y was not built here (found in the cluster): db:x is not this
+	// session's either, and neither is ever removed.
+	if got := s.deployed(map[string]string{"web": "web:2", "db": "db:y"}); len(got) != 0 {
+		t.Fatalf("an image this session did not build is removed: %v", got)
+	}
+	// A failed removal is tried again after the next deploy, unless that
+	// deploy brings the image back.
+	s.noteBuilt("web:3")
+	if got := s.deployed(map[string]string{"web": "web:3", "db": "db:y"}); !reflect.DeepEqual(got, []string{"web:2"}) {
+		t.Fatalf("third deploy removes %v, want web:2", got)
+	}
+	s.removed("web:2", errors.New("in use"))
+	if got := s.deployed(map[string]string{"web": "web:3", "db": "db:y"}); !reflect.DeepEqual(got, []string{"web:2"}) {
+		t.Fatalf("a failed removal is not retried: %v", got)
+	}
+	s.removed("web:2", errors.New("in use"))
+	// Going back to web:2 (a reverted edit): it stays, web:3 goes.
+	if got := s.deployed(map[string]string{"web": "web:2", "db": "db:y"}); !reflect.DeepEqual(got, []string{"web:3"}) {
+		t.Fatalf("going back to web:2 removes %v, want web:3 only", got)
+	}
+}
+
+type fakeRemover struct{ removed []string }
+
+func (f *fakeRemover) ImageRemove(_ context.Context, ref string, _ image.RemoveOptions) ([]image.DeleteResponse, error) {
+	f.removed = append(f.removed, ref)
+	return nil, nil
+}
+
+func TestRemoveSupersededOnlyInDev(t *testing.T) {
+	r := &Runner{log: zap.NewNop(), opts: Options{RemoveSuperseded: true}}
+	f := &fakeRemover{}
+	r.gone.noteBuilt("web:1")
+	r.gone.noteBuilt("web:2")
+	r.removeWith(context.Background(), f, map[string]string{"web": "web:1"})
+	r.removeWith(context.Background(), f, map[string]string{"web": "web:2"})
+	if !reflect.DeepEqual(f.removed, []string{"web:1"}) {
+		t.Fatalf("removed %v, want web:1", f.removed)
+	}
+	run := &Runner{log: zap.NewNop()} // devloop run: RemoveSuperseded unset
+	run.gone.noteBuilt("web:1")
+	run.removeSuperseded(context.Background(), map[string]string{"web": "web:1"})
+	if run.gone.live != nil {
+		t.Fatal("removeSuperseded tracked deploys without RemoveSuperseded")
+	}
+}
