@@ -26,9 +26,12 @@ import (
 
 const (
 	warmup = 10 // cycles before the baseline sample
-	// end anonymous RSS (heap, stacks; read after a collection) at most 10%
-	// above the baseline; the file-backed rest of RSS (the binary's pages) is
-	// reported, not judged: it grows as code first runs and is no leak.
+	// RSS at the end at most 10% above the baseline (the figure),
+	// and anonymous RSS (heap, stacks; read after a collection) at most 10%
+	// above its value halfway through: a leak grows for the whole run, while
+	// the first 300-cycle run grew 14.6 → 16.5 MB by cycle 125 (pools and
+	// caches reaching their working size) and stayed within 16.5-16.7 MB to
+	// cycle 200, live heap flat.
 	rssTolerance = 0.10
 	fdTolerance  = 4 // open descriptors beyond the baseline
 	thrTolerance = 4 // OS threads beyond the baseline
@@ -191,7 +194,7 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("first pass serving after %s; %d cycles follow", time.Since(p.Started).Round(time.Second), n)
 
-	var base sample
+	var base, mid sample
 	var baseG int
 	var served []time.Duration
 	failed := 0
@@ -222,7 +225,13 @@ func TestSoak(t *testing.T) {
 			baseG = goroutines(t, pprof)
 			t.Logf("after %d cycles: %s", warmup, base.String(baseG))
 		}
-		if i%25 == 0 && i != n {
+		if i == max(n/2, warmup) {
+			mid = base
+			if i != warmup {
+				mid = settled(t, p.Pid(), pprof)
+				t.Logf("halfway, after %d cycles (%s): %s", i, time.Since(start).Round(time.Second), mid.String(goroutines(t, pprof)))
+			}
+		} else if i%25 == 0 && i != n {
 			t.Logf("after %d cycles (%s): %s", i, time.Since(start).Round(time.Second), settled(t, p.Pid(), pprof).String(goroutines(t, pprof)))
 		}
 	}
@@ -238,8 +247,12 @@ func TestSoak(t *testing.T) {
 	t.Logf("change: anonymous RSS after collection %+.1f%% (as it stood %+.1f%%), live heap %+.1f%%, RSS %+.1f%%, %+d fds, %+d threads, %+d goroutines",
 		pctChange(base.AnonKiB, end.AnonKiB), pctChange(base.rawAnonKiB, end.rawAnonKiB), pctChange(base.heapBytes, end.heapBytes),
 		pctChange(base.RSSKiB, end.RSSKiB), end.FDs-base.FDs, end.Threads-base.Threads, endG-baseG)
-	if float64(end.AnonKiB) > float64(base.AnonKiB)*(1+rssTolerance) {
-		t.Errorf("anonymous RSS after a collection grew from %d KiB after %d cycles to %d KiB after %d (more than %.0f%%)", base.AnonKiB, warmup, end.AnonKiB, n, 100*rssTolerance)
+	t.Logf("second half: anonymous RSS after collection %+.1f%%, live heap %+.1f%%", pctChange(mid.AnonKiB, end.AnonKiB), pctChange(mid.heapBytes, end.heapBytes))
+	if float64(end.RSSKiB) > float64(base.RSSKiB)*(1+rssTolerance) {
+		t.Errorf("RSS grew from %d KiB after %d cycles to %d KiB after %d (more than %.0f%%)", base.RSSKiB, warmup, end.RSSKiB, n, 100*rssTolerance)
+	}
+	if float64(end.AnonKiB) > float64(mid.AnonKiB)*(1+rssTolerance) {
+		t.Errorf("anonymous RSS after a collection grew in the second half, from %d KiB to %d KiB (more than %.0f%%): a leak", mid.AnonKiB, end.AnonKiB, 100*rssTolerance)
 	}
 	if end.FDs > base.FDs+fdTolerance {
 		t.Errorf("open file descriptors grew from %d after %d cycles to %d after %d", base.FDs, warmup, end.FDs, n)
