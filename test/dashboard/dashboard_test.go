@@ -85,8 +85,10 @@ func TestDashboardInChromium(t *testing.T) {
 			t.Fatalf("%s: %v\ndevloop:\n%s", what, err, p.Tail(30))
 		}
 	}
+	// No polling timeout of chromedp's own (30 s by default, which cut the
+	// 4 min a cold build gets): each step's context bounds it.
 	js := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond))
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))
 	}
 	eval := func(what, expr string, out any) {
 		t.Helper()
