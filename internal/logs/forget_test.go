@@ -1,9 +1,7 @@
 package logs
 
 import (
-	"bytes"
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,24 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes/fake"
 )
-
-// syncBuffer is a bytes.Buffer safe for the followers' concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDeletedPodForgotten: what was printed of a deleted pod's containers is
 // dropped once its followers end (a long session would otherwise keep an
@@ -51,7 +31,7 @@ func TestDeletedPodForgotten(t *testing.T) {
 		return ok
 	}
 	follow := func(s *Streamer) (*nsWatch, context.CancelFunc, chan struct{}) {
-		n := &nsWatch{s: s, ns: "app", sel: labels.Everything(), w: &lineWriter{out: &syncBuffer{}}, pods: map[string]*podState{}}
+		n := &nsWatch{s: s, ns: "app", sel: labels.Everything(), w: &lineWriter{out: &safeBuffer{}}, pods: map[string]*podState{}}
 		ctx, cancel := context.WithCancel(context.Background())
 		n.update(ctx, pod)
 		time.Sleep(200 * time.Millisecond) // the follower streams
