@@ -42,10 +42,16 @@ func (b *Bench) watchReady(ctx context.Context, kubeContext, ns, prefix string) 
 		return nil, fmt.Errorf("watching pods: %w", err)
 	}
 	w := &readyWatch{cancel: cancel, done: make(chan struct{}), ready: map[string]time.Time{}}
+	listed := make(chan struct{}) // the first line: kubectl's list of the pods there already
 	go func() {
 		defer close(w.done)
 		sc := bufio.NewScanner(out)
+		first := true
 		for sc.Scan() {
+			if first {
+				close(listed)
+				first = false
+			}
 			now := time.Now()
 			name, status, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
 			if status != "True" || !strings.HasPrefix(name, prefix) {
@@ -59,6 +65,14 @@ func (b *Bench) watchReady(ctx context.Context, kubeContext, ns, prefix string) 
 		}
 		_ = cmd.Wait()
 	}()
+	// Edits start once the pods already Ready are known as such: seen
+	// later, the old pod would pass for the new one.
+	select {
+	case <-listed:
+		time.Sleep(200 * time.Millisecond) // the rest of the list follows at once
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+	}
 	return w, nil
 }
 
