@@ -97,6 +97,7 @@ func (f *Forwarder) Run(ctx context.Context, onState func(State)) error {
 	f.mu.Lock()
 	f.runCtx = ctx
 	f.health = newHealth(f.URL(), f.log, onState)
+	f.health.listening(ln)
 	f.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -227,6 +228,6 @@ func (f *Forwarder) setTarget(t *target) {
 		f.log.Info("switched to pod", zap.String("pod", t.pod), zap.String("from", old.pod), zap.Int("port", t.port))
 	}
 	if t != nil && h != nil && !h.isDown() {
-		h.up(t.pod)
+		h.up(t.pod, nil)
 	}
 }

@@ -3,8 +3,10 @@ package portforward
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +107,36 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// quietPort returns a free port below the kernel's ephemeral range, for
+// tests that assert a connection is refused while the forward is down: a
+// port from that range, once the forward closes it, can be handed to any
+// other process's listen on port 0 or used as the source port of a
+// connect to itself (CI saw a dial to a closed forward's port succeed).
+func quietPort(t *testing.T) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	if low <= 11000 {
+		return freePort(t)
+	}
+	for i := 0; i < 100; i++ {
+		p := 10000 + rand.IntN(low-11000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			_ = ln.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 // eventually asks until the answer is want, within the 2 s a forward has to

@@ -102,14 +102,19 @@ func (h *health) down(reason string) {
 }
 
 // up marks the forward serving pod; it reports only the first up after
-// the start or an outage.
-func (h *health) up(pod string) {
+// the start or an outage. ln (nil when the port stayed bound) is the
+// listener bound again on recovery: it is recorded in the same step, so
+// that a down right after closes it even before serve has started on it.
+func (h *health) up(pod string, ln net.Listener) {
 	h.mu.Lock()
 	var was time.Duration
 	if h.downed {
 		was = time.Since(h.downAt)
 		h.downed, h.reason = false, ""
 		h.downCh = make(chan struct{})
+	}
+	if ln != nil {
+		h.ln = ln
 	}
 	if h.reported {
 		h.mu.Unlock()
@@ -141,7 +146,7 @@ func (f *Forwarder) recover(ctx context.Context) net.Listener {
 			} else if ln, err := f.listen(); err != nil {
 				f.log.Warn("binding the local port again", zap.Error(err))
 			} else {
-				f.health.up(t.pod)
+				f.health.up(t.pod, ln)
 				return ln
 			}
 		}

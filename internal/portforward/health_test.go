@@ -97,7 +97,7 @@ func TestForwarderRefusesWhileUnreachableAndRecovers(t *testing.T) {
 		readyPod("web-1", t0),
 	)
 	d := &flakyDialer{fakeDialer: fakeDialer{dials: map[string]int{}}}
-	port := freePort(t)
+	port := quietPort(t)
 	f, err := newForwarder(client, d, zaptest.NewLogger(t), Spec{Namespace: "ns", Kind: KindDeployment, Name: "web", Port: 8080, LocalPort: port})
 	if err != nil {
 		t.Fatal(err)

@@ -150,7 +150,7 @@ func TestEnvForwardSurvivesBrokenConnections(t *testing.T) {
 	env.Apply(t, ns, fmt.Sprintf(webManifest, 1, img))
 	env.Kubectl(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout=120s")
 
-	port := freePort(t)
+	port := quietPort(t)
 	f, err := New(cfg, client, zaptest.NewLogger(t), Spec{Namespace: ns, Kind: KindService, Name: "web", Port: 80, LocalPort: port})
 	if err != nil {
 		t.Fatal(err)
