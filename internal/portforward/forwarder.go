@@ -128,10 +128,9 @@ func (f *Forwarder) Run(ctx context.Context, onState func(State)) error {
 	return nil
 }
 
-// serve accepts local connections on ln until ctx ends or the forward goes
-// down; it closes ln.
+// serve accepts local connections on ln (already recorded in f.health, by
+// Run or recover) until ctx ends or the forward goes down; it closes ln.
 func (f *Forwarder) serve(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) {
-	f.health.listening(ln)
 	down := f.health.downChan()
 	go func() {
 		select {

@@ -60,9 +60,10 @@ func (h *health) downChan() <-chan struct{} {
 	return h.downCh
 }
 
-// listening records the listener serve accepts on, closed when the forward
+// listening records the listener Run binds first, closed when the forward
 // goes down (before the down state is reported: a client connecting after
-// the report is refused).
+// the report is refused). A listener bound again on recovery is recorded by
+// up.
 func (h *health) listening(ln net.Listener) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
