@@ -134,6 +134,19 @@ func pollFor(ctx context.Context, url, want string, timeout time.Duration) (time
 	return time.Time{}, fmt.Errorf("%s did not answer %q within %s (last: %q)", url, want, timeout, last)
 }
 
+// pollWhile polls url as pollFor does (a new connection every 10 ms) until
+// the returned stop is called: the load of the bench's own polling, put
+// under a baseline so that it runs under the same load as devloop did.
+func pollWhile(ctx context.Context, url string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = pollFor(ctx, url, "\x00never answered\x00", time.Hour)
+	}()
+	return func() { cancel(); <-done }
+}
+
 // isCycleEnd matches the end of dev cycle n (any n when n == 0).
 func isCycleEnd(n int) func(Event) bool {
 	return func(e Event) bool {

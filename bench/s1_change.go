@@ -262,9 +262,13 @@ func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixtur
 // under the same load: the raw `docker buildx build --load` of the same
 // kind of edit in a separate copy of web/, then its delivery: on the test
 // cluster `docker save` and the raw `ctr images import` into the cluster's
-// containerd, on kind `kind load docker-image` into the nodes.
+// containerd, on kind `kind load docker-image` into the nodes. The bench
+// polls the page every 10 ms while devloop works (through devloop's
+// port-forward, the API server and the kubelet: on 2 cores a real load),
+// so it polls the same way while the baseline runs.
 type baseline struct {
 	dir                 string
+	pollURL             string
 	bx, save, imp, load *Metric
 	containerdSock      string
 	kindCluster         string
@@ -280,7 +284,8 @@ func (b *Bench) newBaseline(t notesTarget, f *notesFixture) (*baseline, error) {
 		return nil, fmt.Errorf("copying web: %w", err)
 	}
 	sc := t.scenario
-	bl := &baseline{dir: dir, bx: b.res.add(sc, t.prefix+"baseline: docker buildx build --load", "ms", nil), kindCluster: t.kindCluster}
+	bl := &baseline{dir: dir, bx: b.res.add(sc, t.prefix+"baseline: docker buildx build --load", "ms", nil), kindCluster: t.kindCluster,
+		pollURL: fmt.Sprintf("http://127.0.0.1:%d/version", f.port)}
 	if t.buildOnly {
 		bl.kindCluster = ""
 		bl.buildOnly = true
@@ -306,6 +311,8 @@ func (b *Bench) baselineRep(ctx context.Context, bl *baseline, i int) error {
 	}
 	ref := fmt.Sprintf("bench-baseline-web-%s:%d", b.id, i)
 	b.image(ref)
+	stopPolling := pollWhile(ctx, bl.pollURL)
+	defer stopPolling()
 	d, _, err := b.cmd(ctx, bl.dir, "docker", "buildx", "build", "--load", "-t", ref, ".")
 	if err != nil {
 		return err

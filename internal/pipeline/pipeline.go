@@ -66,6 +66,9 @@ type Options struct {
 	// RemoveSuperseded removes from the engine the images this session
 	// built once a ready deploy has replaced them (`devloop dev`).
 	RemoveSuperseded bool
+	// NewPodsReady counts a Deployment ready once its new pods are, before
+	// its old pods are gone (`devloop dev`; see status.WaiterOptions).
+	NewPodsReady bool
 }
 
 // Runner makes passes for one configuration against one cluster.
@@ -116,8 +119,12 @@ type Runner struct {
 	// helper is devloop's helper image once built (Options.Helper); the
 	// pass goroutine alone uses it.
 	helper helperState
-	// gone is what Options.RemoveSuperseded removes; under mu.
-	gone superseded
+	// gone is what Options.RemoveSuperseded removes; under mu. removals
+	// counts the background removals (Close waits for them); removing
+	// lets one run at a time.
+	gone     superseded
+	removals sync.WaitGroup
+	removing sync.Mutex
 }
 
 // artifactState is what the Runner knows of an artifact from earlier passes.
@@ -153,7 +160,7 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 	}
 	r.connect = r.connectEngine
 	r.setApplier(cfg)
-	r.waiter = status.NewWaiter(kc.Dynamic, kc.Mapper, kc.Clientset, log.Named("status"), status.WaiterOptions{})
+	r.waiter = status.NewWaiter(kc.Dynamic, kc.Mapper, kc.Clientset, log.Named("status"), status.WaiterOptions{NewPodsReady: opts.NewPodsReady})
 	r.hooks = hooks.New(log.Named("hooks"), sink, opts.Progress, hooks.KubePods{Config: kc.Config, Client: kc.Clientset})
 	hc, err := helm.New(log.Named("helm"), kc.Config, kc.Clientset, kc.Context, kc.Namespace)
 	if err != nil {
@@ -232,8 +239,10 @@ func (r *Runner) setApplier(cfg *config.Config) {
 	r.applierNamespace = ns
 }
 
-// Close releases the engine connection and the deliverer's, if it holds one.
+// Close waits for the background removal of superseded images, then
+// releases the engine connection and the deliverer's, if it holds one.
 func (r *Runner) Close() error {
+	r.removals.Wait()
 	var errs []error
 	if c, ok := r.deliverer.(io.Closer); ok {
 		errs = append(errs, c.Close())

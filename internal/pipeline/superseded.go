@@ -3,10 +3,15 @@ package pipeline
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 	"go.uber.org/zap"
 )
+
+// removeTimeout bounds one background removal of superseded images.
+const removeTimeout = time.Minute
 
 // superseded tracks the images this session built and deployed, so that dev
 // can remove from the engine those a later deploy replaced: a session of
@@ -75,25 +80,50 @@ type imageRemover interface {
 
 // removeSuperseded removes from the engine the images the ready deploy of
 // images replaced (Options.RemoveSuperseded): their tags only, the layers
-// other images share stay. A failure (a container still uses the image, on
-// an engine that is the cluster's runtime) is retried after the next deploy.
+// other images share stay. It decides what to remove at once, in deploy
+// order, and removes in the background so that the pass (and the next
+// save's) never waits on the engine; Close waits for it. A failure (a
+// container still uses the image, on an engine that is the cluster's
+// runtime) is retried after the next deploy.
 func (r *Runner) removeSuperseded(ctx context.Context, images map[string]string) {
 	if !r.opts.RemoveSuperseded || r.engine == nil {
 		return
 	}
-	r.removeWith(ctx, r.engine, images)
+	r.removeLater(ctx, r.engine, images)
 }
 
-func (r *Runner) removeWith(ctx context.Context, engine imageRemover, images map[string]string) {
+// removeLater records the deploy of images and starts removing what it
+// superseded; removals run one batch at a time.
+func (r *Runner) removeLater(ctx context.Context, engine imageRemover, images map[string]string) {
 	r.mu.Lock()
 	refs := r.gone.deployed(images)
 	r.mu.Unlock()
+	if len(refs) == 0 {
+		return
+	}
+	// The pass's context ends with the pass; the removal outlives it.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	r.removals.Add(1)
+	go func() {
+		defer r.removals.Done()
+		defer cancel()
+		r.removing.Lock()
+		defer r.removing.Unlock()
+		r.remove(rctx, engine, refs)
+	}()
+}
+
+// remove removes refs from engine. An image already gone (a batch before
+// removed it) counts as removed.
+func (r *Runner) remove(ctx context.Context, engine imageRemover, refs []string) {
 	for _, ref := range refs {
 		_, err := engine.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
-		if err != nil {
-			r.log.Debug("removing a superseded image failed; trying again after the next deploy", zap.String("ref", ref), zap.Error(err))
-		} else {
+		switch {
+		case err == nil, client.IsErrNotFound(err):
+			err = nil
 			r.log.Debug("removed a superseded image from the engine", zap.String("ref", ref))
+		default:
+			r.log.Debug("removing a superseded image failed; trying again after the next deploy", zap.String("ref", ref), zap.Error(err))
 		}
 		r.mu.Lock()
 		r.gone.removed(ref, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"go.uber.org/zap"
@@ -55,8 +56,9 @@ func TestRemoveSupersededOnlyInDev(t *testing.T) {
 	f := &fakeRemover{}
 	r.gone.noteBuilt("web:1")
 	r.gone.noteBuilt("web:2")
-	r.removeWith(context.Background(), f, map[string]string{"web": "web:1"})
-	r.removeWith(context.Background(), f, map[string]string{"web": "web:2"})
+	r.removeLater(context.Background(), f, map[string]string{"web": "web:1"})
+	r.removeLater(context.Background(), f, map[string]string{"web": "web:2"})
+	r.removals.Wait()
 	if !reflect.DeepEqual(f.removed, []string{"web:1"}) {
 		t.Fatalf("removed %v, want web:1", f.removed)
 	}
@@ -65,5 +67,55 @@ func TestRemoveSupersededOnlyInDev(t *testing.T) {
 	run.removeSuperseded(context.Background(), map[string]string{"web": "web:1"})
 	if run.gone.live != nil {
 		t.Fatal("removeSuperseded tracked deploys without RemoveSuperseded")
+	}
+}
+
+// blockingRemover holds every removal until release is closed and records
+// whether the context it got had ended.
+type blockingRemover struct {
+	started  chan string
+	release  chan struct{}
+	removed  []string
+	canceled bool
+}
+
+func (b *blockingRemover) ImageRemove(ctx context.Context, ref string, _ image.RemoveOptions) ([]image.DeleteResponse, error) {
+	b.started <- ref
+	<-b.release
+	b.canceled = b.canceled || ctx.Err() != nil
+	b.removed = append(b.removed, ref)
+	return nil, nil
+}
+
+func TestRemoveSupersededInTheBackground(t *testing.T) {
+	r := &Runner{log: zap.NewNop(), opts: Options{RemoveSuperseded: true}}
+	b := &blockingRemover{started: make(chan string, 1), release: make(chan struct{})}
+	r.gone.noteBuilt("web:1")
+	r.gone.noteBuilt("web:2")
+	r.removeLater(context.Background(), b, map[string]string{"web": "web:1"})
+	ctx, cancel := context.WithCancel(context.Background())
+	r.removeLater(ctx, b, map[string]string{"web": "web:2"}) // returns while the engine is busy
+	if got := <-b.started; got != "web:1" {
+		t.Fatalf("removing %s, want web:1", got)
+	}
+	cancel() // the pass ended: the removal goes on
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a removal was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(b.release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(b.removed, []string{"web:1"}) || b.canceled {
+		t.Fatalf("removed %v (context ended: %v), want web:1 with a live context", b.removed, b.canceled)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.gone.pending) != 0 {
+		t.Fatalf("still pending: %v", r.gone.pending)
 	}
 }

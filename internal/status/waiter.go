@@ -32,6 +32,13 @@ type WaiterOptions struct {
 	// looks ready for a moment); default 2s. A passed readiness probe needs
 	// no settling.
 	Settle time.Duration
+	// NewPodsReady counts a Deployment ready as soon as its current
+	// ReplicaSet's pods are, while the old ones are still being removed
+	// (devloop dev: the port-forward already serves the new pods, and the
+	// controller's scale-down costs a few hundred milliseconds more).
+	// devloop run leaves it unset and waits for the old pods to go, so that
+	// nothing but the new version answers behind the Service once it exits.
+	NewPodsReady bool
 	// LogLines is the length of the log tail; default 20.
 	LogLines int
 	// Events is the number of recent events shown; default 10.
@@ -223,6 +230,11 @@ func (w *Waiter) check(ctx context.Context, t target, snap *snapshot, st *waitSt
 		return ObjectStatus{Ref: ref, Status: string(kstatus.UnknownStatus), Message: err.Error()}, nil
 	}
 	s := ObjectStatus{Ref: ref, Status: string(res.Status), Message: res.Message}
+	if w.opts.NewPodsReady && onlyOldPodsLeft(live, res) {
+		if pods, err := w.currentPods(ctx, live, snap); err == nil && enoughReady(live, pods) {
+			s = ObjectStatus{Ref: ref, Status: string(kstatus.CurrentStatus), Message: "new pods ready; " + res.Message}
+		}
+	}
 	if s.Ready() {
 		if !podOwners[live.GetKind()] {
 			return s, nil
