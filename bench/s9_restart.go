@@ -78,6 +78,8 @@ func (b *Bench) goRestart(ctx context.Context) error {
 	var (
 		served = b.res.add(sc, "Go edit, FROM scratch: save → new answer served (port-forward poll)", "ms", le(1000, "≤ 1.0 s"))
 		phases = b.res.add(sc, "Go edit: sync phases (go build here + copy + restart)", "ms", nil)
+		detect = b.res.add(sc, "Go edit: save → cycle start", "ms", nil)
+		after  = b.res.add(sc, "Go edit: devloop's cycle done (restarted) → new answer served", "ms", nil)
 		builds = b.res.add(sc, "Go edit: image builds", "count", le(0, "0"))
 		raw    = b.res.add(sc, "baseline: raw go build of the same edit (this machine)", "ms", nil)
 	)
@@ -94,20 +96,37 @@ func (b *Bench) goRestart(ctx context.Context) error {
 			return fmt.Errorf("edit %d: %w", i, err)
 		}
 		served.Samples = append(served.Samples, ms(at.Sub(save)))
-		if _, _, err := p.WaitFor(ctx, from, time.Minute, func(e Event) bool { return e.Phase == "cycle" && e.Status != "start" && e.Cycle > 1 }); err != nil {
+		end, _, err := p.WaitFor(ctx, from, time.Minute, func(e Event) bool { return e.Phase == "cycle" && e.Status != "start" && e.Cycle > 1 })
+		if err != nil {
 			return fmt.Errorf("edit %d: the cycle did not end: %w", i, err)
 		}
+		if st, _, err := p.WaitFor(ctx, from, time.Second, func(e Event) bool { return e.Phase == "cycle" && e.Status == "start" }); err == nil {
+			detect.Samples = append(detect.Samples, ms(st.Time.Sub(save)))
+		}
+		after.Samples = append(after.Samples, ms(at.Sub(end.Time)))
 		phases.Samples = append(phases.Samples, phaseSum(p.Events()[from:], "sync"))
 		builds.Samples = append(builds.Samples, float64(countBuilds(p.Events()[from:])))
 		time.Sleep(300 * time.Millisecond)
 	}
 	b.samples["restart.events"] = p.Events()
-	out := filepath.Join(f.dir, "raw-web")
+	// The raw build, in a copy of web/ (an edit under web/ would start
+	// devloop's own build beside it), under the same polling as the edits.
+	dir, err := b.tempDir("restart-raw")
+	if err != nil {
+		return err
+	}
+	if err := copyTree(filepath.Join(f.dir, "web"), dir); err != nil {
+		return fmt.Errorf("copying web: %w", err)
+	}
+	stopPolling := pollWhile(ctx, fmt.Sprintf("http://127.0.0.1:%d/version", f.port))
+	defer stopPolling()
+	out := filepath.Join(dir, "raw-web")
 	for i := 0; i < n; i++ {
-		if _, err := f.setVersion(fmt.Sprintf("raw-%s-%d", b.id, i)); err != nil {
+		src := fmt.Sprintf("package main\n\nconst Version = %q\n", fmt.Sprintf("raw-%s-%d", b.id, i))
+		if _, err := writeFile(filepath.Join(dir, "version.go"), []byte(src)); err != nil {
 			return err
 		}
-		d, o, err := b.cmd(ctx, filepath.Join(f.dir, "web"), "env", "CGO_ENABLED=0", "GOPROXY=off", "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+		d, o, err := b.cmd(ctx, dir, "env", "CGO_ENABLED=0", "GOPROXY=off", "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
 		if err != nil {
 			return fmt.Errorf("raw go build: %w: %s", err, tail(o, 300))
 		}
