@@ -12,18 +12,24 @@ import (
 
 // readyWatch is the bench's own view of readiness: a `kubectl get pods -w`
 // of one namespace, recording when each pod whose name has a prefix was
-// first seen Ready. The change scenario compares devloop's status and the
-// served answer with it (issue 14: devloop sees Ready within 100 ms of the
-// pod's Ready condition, and the port-forward moves at once).
+// first seen, scheduled, running and Ready. The change scenario compares
+// devloop's status and the served answer with it (issue 14: devloop sees
+// Ready within 100 ms of the pod's Ready condition, and the port-forward
+// moves at once) and profiles the rollout with the rest.
 type readyWatch struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu    sync.Mutex
-	ready map[string]time.Time // pod → first seen Ready
+	mu   sync.Mutex
+	pods map[string]*podTimes
 }
 
-const readyJSONPath = `jsonpath={.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}`
+// podTimes are when the watch first saw a pod in each state.
+type podTimes struct {
+	seen, scheduled, running, ready time.Time
+}
+
+const readyJSONPath = `jsonpath={.metadata.name}|{.spec.nodeName}|{.status.containerStatuses[*].state.running.startedAt}|{.status.conditions[?(@.type=="Ready")].status}{"\n"}`
 
 func (b *Bench) watchReady(ctx context.Context, kubeContext, ns, prefix string) (*readyWatch, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -41,7 +47,7 @@ func (b *Bench) watchReady(ctx context.Context, kubeContext, ns, prefix string) 
 		cancel()
 		return nil, fmt.Errorf("watching pods: %w", err)
 	}
-	w := &readyWatch{cancel: cancel, done: make(chan struct{}), ready: map[string]time.Time{}}
+	w := &readyWatch{cancel: cancel, done: make(chan struct{}), pods: map[string]*podTimes{}}
 	listed := make(chan struct{}) // the first line: kubectl's list of the pods there already
 	go func() {
 		defer close(w.done)
@@ -53,14 +59,24 @@ func (b *Bench) watchReady(ctx context.Context, kubeContext, ns, prefix string) 
 				first = false
 			}
 			now := time.Now()
-			name, status, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-			if status != "True" || !strings.HasPrefix(name, prefix) {
+			f := strings.Split(strings.TrimSpace(sc.Text()), "|")
+			if len(f) != 4 || !strings.HasPrefix(f[0], prefix) {
 				continue
 			}
 			w.mu.Lock()
-			if _, ok := w.ready[name]; !ok {
-				w.ready[name] = now
+			pt := w.pods[f[0]]
+			if pt == nil {
+				pt = &podTimes{seen: now}
+				w.pods[f[0]] = pt
 			}
+			mark := func(at *time.Time, on bool) {
+				if on && at.IsZero() {
+					*at = now
+				}
+			}
+			mark(&pt.scheduled, f[1] != "")
+			mark(&pt.running, f[2] != "")
+			mark(&pt.ready, f[3] == "True")
 			w.mu.Unlock()
 		}
 		_ = cmd.Wait()
@@ -76,17 +92,17 @@ func (b *Bench) watchReady(ctx context.Context, kubeContext, ns, prefix string) 
 	return w, nil
 }
 
-// readyAfter returns when the first pod seen Ready after t was seen so.
-func (w *readyWatch) readyAfter(t time.Time) (time.Time, bool) {
+// readyAfter returns the times of the first pod seen Ready after t.
+func (w *readyWatch) readyAfter(t time.Time) (podTimes, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var first time.Time
-	for _, at := range w.ready {
-		if at.After(t) && (first.IsZero() || at.Before(first)) {
-			first = at
+	var first podTimes
+	for _, pt := range w.pods {
+		if pt.ready.After(t) && (first.ready.IsZero() || pt.ready.Before(first.ready)) {
+			first = *pt
 		}
 	}
-	return first, !first.IsZero()
+	return first, !first.ready.IsZero()
 }
 
 func (w *readyWatch) stop() {

@@ -174,6 +174,13 @@ func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixtur
 		podReady    = b.res.add(sc, pre+"save → new web pod Ready (the bench's own pod watch)", "ms", nil)
 		readyStatus = b.res.add(sc, pre+"new pod Ready (bench's watch) → devloop's status done", "ms", le(100, "≤ 100ms"))
 		readyServed = b.res.add(sc, pre+"new pod Ready (bench's watch) → new version served", "ms", nil)
+		// The rollout, from devloop's apply done, as the bench's watch saw
+		// the new pod: created, bound to the node, its container reported
+		// running by the kubelet, Ready.
+		rolloutSeen    = b.res.add(sc, pre+"rollout: apply done → new pod created", "ms", nil)
+		rolloutSched   = b.res.add(sc, pre+"rollout: created → scheduled", "ms", nil)
+		rolloutRunning = b.res.add(sc, pre+"rollout: scheduled → container reported running", "ms", nil)
+		rolloutReady   = b.res.add(sc, pre+"rollout: running → Ready (readiness probe)", "ms", nil)
 		// The headline, against the raw work measured in the same run
 		// (never against devloop's own phase durations): how much longer
 		// than a plain `docker buildx build --load` of the same edit the
@@ -235,12 +242,19 @@ func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixtur
 		cycleEnd.Samples = append(cycleEnd.Samples, ms(end.Time.Sub(save)))
 		served.Samples = append(served.Samples, ms(ready.Sub(end.Time)))
 		if w != nil {
-			if at, ok := w.readyAfter(save); ok {
+			if pt, ok := w.readyAfter(save); ok {
+				at := pt.ready
 				podReady.Samples = append(podReady.Samples, ms(at.Sub(save)))
 				if st, ok := lastPhase(evs, "status"); ok {
 					readyStatus.Samples = append(readyStatus.Samples, ms(st.Sub(at)))
 				}
 				readyServed.Samples = append(readyServed.Samples, ms(ready.Sub(at)))
+				if ap, ok := lastPhase(evs, "apply"); ok && !pt.scheduled.IsZero() && !pt.running.IsZero() {
+					rolloutSeen.Samples = append(rolloutSeen.Samples, ms(pt.seen.Sub(ap)))
+					rolloutSched.Samples = append(rolloutSched.Samples, ms(pt.scheduled.Sub(pt.seen)))
+					rolloutRunning.Samples = append(rolloutRunning.Samples, ms(pt.running.Sub(pt.scheduled)))
+					rolloutReady.Samples = append(rolloutReady.Samples, ms(at.Sub(pt.running)))
+				}
 			}
 		}
 		raw = append(raw, sample{Version: v, Save: save.Format(time.RFC3339Nano), TotalMs: tot, Events: evs})

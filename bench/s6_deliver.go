@@ -93,6 +93,15 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 					pull = b.res.add(sc, label+": pull into the cluster's containerd (ctr pull)", "ms", nil)
 				}
 			}
+			// Issue 14's delivery target: after a one-line change to the
+			// ~200 MB image, only missing layers travel on every containerd
+			// path: ≤ 1 MB moved, ≤ 0.5 s.
+			if size == "big" {
+				bytesM.Target = le(1000, "≤ 1 MB")
+				if p.size == nil {
+					deliver.Target = le(500, "≤ 0.5 s")
+				}
+			}
 			if p.name == "kind node import" {
 				load = b.res.add(sc, label+": baseline: kind load docker-image (same image, new name)", "ms", nil)
 			}
