@@ -173,7 +173,7 @@ func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixtur
 		// Readiness seen from outside: the bench's own pod watch.
 		podReady    = b.res.add(sc, pre+"save → new web pod Ready (the bench's own pod watch)", "ms", nil)
 		readyStatus = b.res.add(sc, pre+"new pod Ready (bench's watch) → devloop's status done", "ms", le(100, "≤ 100ms"))
-		readyServed = b.res.add(sc, pre+"new pod Ready (bench's watch) → new version served", "ms", nil)
+		readyServed = b.res.add(sc, pre+"new pod Ready (bench's watch) → new version served", "ms", le(100, "≤ 100ms"))
 		// The rollout, from devloop's apply done, as the bench's watch saw
 		// the new pod: created, bound to the node, its container reported
 		// running by the kubelet, Ready.
