@@ -97,11 +97,14 @@ func procStatusKBFile(path, field string) (float64, error) {
 	return 0, fmt.Errorf("no %s in %s", field, path)
 }
 
-// writeJSON writes the results file and drops the profiles of scenarios that
-// met every target; the others are summarized in the file.
-func (b *Bench) writeJSON(ctx context.Context, path string) error {
+// profileScenarios are the scenarios whose devloop runs with --cpu-profile.
+var profileScenarios = []string{"change", "change-kind", "change-kind-import", "noop", "warm", "idle", "apply", "deliver", "sync", "restart"}
+
+// keepProfiles drops the profiles of scenarios that met every target and
+// returns the `go tool pprof -top` of the others, by profile file name.
+func (b *Bench) keepProfiles(ctx context.Context) map[string]string {
 	tops := map[string]string{}
-	for _, sc := range []string{"change", "change-kind", "change-kind-import", "noop", "warm", "idle", "apply", "deliver", "sync"} {
+	for _, sc := range profileScenarios {
 		for _, p := range []string{b.profilePath(sc), b.heapProfilePath(sc)} {
 			if _, err := os.Stat(p); err != nil {
 				continue
@@ -113,6 +116,22 @@ func (b *Bench) writeJSON(ctx context.Context, path string) error {
 			tops[filepath.Base(p)] = b.pprofTop(ctx, p)
 		}
 	}
+	return tops
+}
+
+// cpuTops are the CPU profile tops of tops (keepProfiles) by scenario.
+func (b *Bench) cpuTops(tops map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, sc := range profileScenarios {
+		if t, ok := tops[filepath.Base(b.profilePath(sc))]; ok {
+			out[sc] = t
+		}
+	}
+	return out
+}
+
+// writeJSON writes the results file, with the tops of the profiles kept.
+func (b *Bench) writeJSON(ctx context.Context, path string, tops map[string]string) error {
 	for _, m := range b.res.metrics {
 		m.finish()
 	}

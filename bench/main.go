@@ -99,7 +99,9 @@ func run() int {
 	b.wall = time.Since(started)
 	fmt.Println()
 	b.res.printTable(os.Stdout)
-	if err := b.writeJSON(ctx, *out); err != nil {
+	tops := b.keepProfiles(ctx)
+	b.res.printMisses(os.Stdout, b.cpuTops(tops))
+	if err := b.writeJSON(ctx, *out, tops); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: writing results:", err)
 		return 1
 	}

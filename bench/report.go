@@ -150,3 +150,47 @@ func (r *Results) missed(scenario string) bool {
 	}
 	return false
 }
+
+// printMisses writes each scenario that missed a target with its profile:
+// the missed metrics, the scenario's other measurements (its phases and
+// baselines, medians) and the top of its CPU profile when one was kept
+// (cpuTops, by scenario).
+func (r *Results) printMisses(w io.Writer, cpuTops map[string]string) {
+	var scenarios []string
+	seen := map[string]bool{}
+	for _, m := range r.metrics {
+		m.finish()
+		if m.Met != nil && !*m.Met && !seen[m.Scenario] {
+			seen[m.Scenario] = true
+			scenarios = append(scenarios, m.Scenario)
+		}
+	}
+	for _, sc := range scenarios {
+		fmt.Fprintf(w, "\nMISSED in %s:\n", sc)
+		missed := map[*Metric]bool{}
+		for _, m := range r.metrics {
+			if m.Scenario == sc && m.Met != nil && !*m.Met {
+				missed[m] = true
+				fmt.Fprintf(w, "  %s: %s, target %s\n", m.Name, fmtVal(m.Median, m.Unit), m.Target.Text)
+			}
+		}
+		fmt.Fprintln(w, "  profile (the scenario's other measurements, medians):")
+		tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+		for _, m := range r.metrics {
+			if m.Scenario == sc && !missed[m] && len(m.Samples) > 0 {
+				fmt.Fprintf(tw, "    %s\t%s\n", m.Name, fmtVal(m.Median, m.Unit))
+			}
+		}
+		_ = tw.Flush()
+		if top := cpuTops[sc]; top != "" {
+			fmt.Fprintln(w, "  devloop's CPU profile (go tool pprof -top, first lines):")
+			lines := strings.Split(strings.TrimSpace(top), "\n")
+			if len(lines) > 16 {
+				lines = lines[:16]
+			}
+			for _, l := range lines {
+				fmt.Fprintln(w, "    "+l)
+			}
+		}
+	}
+}

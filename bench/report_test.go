@@ -74,3 +74,23 @@ func TestDockerRef(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintMissesGivesTheProfile(t *testing.T) {
+	var r Results
+	r.add("a", "added wait", "ms", le(1000, "≤ 1.0 s")).Samples = []float64{1900}
+	r.add("a", "rollout", "ms", nil).Samples = []float64{1400}
+	r.add("a", "detect", "ms", le(150, "≤ 150ms")).Samples = []float64{51}
+	r.add("b", "fine", "ms", le(1, "≤ 1ms")).Samples = []float64{0}
+	r.add("b", "b's phase", "ms", nil).Samples = []float64{7}
+	var buf bytes.Buffer
+	r.printMisses(&buf, map[string]string{"a": "File: devloop\nflat  flat%\n10ms 50% runtime.futex"})
+	out := buf.String()
+	for _, want := range []string{"MISSED in a:", "added wait: 1900ms, target ≤ 1.0 s", "rollout", "1400ms", "detect", "runtime.futex"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("misses lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "b's phase") || strings.Contains(out, "MISSED in b") {
+		t.Errorf("a scenario that met its targets is printed:\n%s", out)
+	}
+}
