@@ -5,8 +5,8 @@ import (
 	"sort"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"go.uber.org/zap"
 )
 
@@ -119,7 +119,7 @@ func (r *Runner) remove(ctx context.Context, engine imageRemover, refs []string)
 	for _, ref := range refs {
 		_, err := engine.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
 		switch {
-		case err == nil, client.IsErrNotFound(err):
+		case err == nil, cerrdefs.IsNotFound(err):
 			err = nil
 			r.log.Debug("removed a superseded image from the engine", zap.String("ref", ref))
 		default:

@@ -102,8 +102,8 @@ func TestRemoveSupersededInTheBackground(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- r.Close() }()
 	select {
-	case <-closed:
-		t.Fatal("Close returned while a removal was running")
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a removal was running", err)
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(b.release)
