@@ -114,7 +114,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true, Cluster: cluster,
 		Helper:           true, // dev only: sync rules that restart get devloop's helper
 		RemoveSuperseded: true, // dev only: an image a later deploy replaced leaves the engine
-		NewPodsReady:     true, // dev only: ready once the new pods are, old ones may still be terminating
+		NewPodsReady:     true, // dev only: ready once the new pods are, before the old ReplicaSet is scaled down
 	})
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ import (
 
 const image = "debian:bookworm-slim"
 
-func envWaiter(t *testing.T, env *testenv.Env) *Waiter {
+func envWaiter(t *testing.T, env *testenv.Env, opts WaiterOptions) *Waiter {
 	t.Helper()
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: env.Kubeconfig}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: env.KubeContext}).ClientConfig()
@@ -33,7 +33,7 @@ func envWaiter(t *testing.T, env *testenv.Env) *Waiter {
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	core := kubernetes.NewForConfigOrDie(cfg)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
-	return NewWaiter(dyn, mapper, core, zaptest.NewLogger(t), WaiterOptions{})
+	return NewWaiter(dyn, mapper, core, zaptest.NewLogger(t), opts)
 }
 
 // apply applies the manifests with kubectl and returns them as objects.
@@ -67,7 +67,7 @@ func waitFor(t *testing.T, w *Waiter, objs []*unstructured.Unstructured, timeout
 func TestWaitReadyOnCluster(t *testing.T) {
 	env := testenv.Require(t)
 	ns := env.Namespace(t, "status-ok")
-	w := envWaiter(t, env)
+	w := envWaiter(t, env, WaiterOptions{})
 	objs := apply(t, env, ns, `
 apiVersion: apps/v1
 kind: Deployment
@@ -181,7 +181,7 @@ spec:
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ns := env.Namespace(t, "status-"+c.name)
-			w := envWaiter(t, env)
+			w := envWaiter(t, env, WaiterOptions{})
 			objs := apply(t, env, ns, c.docs)
 			err, took := waitFor(t, w, objs, 2*time.Minute)
 			var re *RolloutError
