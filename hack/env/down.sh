@@ -15,6 +15,12 @@ whole=true
 [ -z "${DEVLOOP_ENV_SKIP_CLUSTER:-}" ] || whole=false
 # shellcheck source=builders.sh
 source "$ENV_ROOT/builders.sh"
+# First, while the engine answers: the build cache a whole make test leaves
+# would make dockerd 26 fail its next start (engine26.sh:
+# _engine26_slow_build_cache).
+step "build cache of docker engine $ENGINE26_DOCKER_VERSION"
+engine26_prune_build_cache
+done_step
 step "builders for teams"
 if $whole; then builders_down k8s; else builders_down; fi
 done_step

@@ -17,6 +17,7 @@
 #   engine26_fetch  download and unpack the packages unless cached
 #   engine26_up     start the engine unless it answers with this configuration
 #   engine26_down   stop it by pid (data root kept)
+#   engine26_prune_build_cache  empty its build cache (env-down, before the stop)
 #   engine26_env    the export line for `make -s env`
 
 # Upstream versions taken from trixie; any Debian revision of them is accepted
@@ -191,7 +192,7 @@ engine26_up() {
 	config=$(engine26_config)
 	mkdir -p "$ENGINE26_DATA" "$ENGINE26_EXEC"
 	printf '%s\n' "$config" >"$ENGINE26_CONFIG"
-	local attempt mark
+	local attempt mark stale_leases=false
 	for attempt in 1 2; do
 		mark=$(wc -c <"$ENGINE26_LOG" 2>/dev/null || echo 0)
 		_engine26_start
@@ -208,16 +209,66 @@ engine26_up() {
 					rm -f "$ENGINE26_DATA/network/files/local-kv.db"
 					continue 2
 				fi
+				if [ "$attempt" = 1 ] && _engine26_slow_build_cache "$mark"; then
+					printf '    dockerd 26: its build cache took over 10 s to load (moby#48569, fixed in Engine 27); starting with an empty one\n' >&2
+					engine26_down
+					engine26_clean
+					rm -rf "$ENGINE26_DATA/buildkit"
+					stale_leases=true
+					continue 2
+				fi
 				die "dockerd 26 exited" "$ENGINE26_LOG"
 			fi
 			[ "$i" -lt 300 ] || die "dockerd 26 did not answer on $DOCKER26_SOCK" "$ENGINE26_LOG"
 			sleep 0.2
 		done
 	done
+	if $stale_leases; then
+		_engine26_drop_build_leases
+	fi
 	store=$(_docker26 info -f '{{.Driver}} {{.DriverStatus}}' 2>>"$ENGINE26_LOG") || die "docker info on Engine 26" "$ENGINE26_LOG"
 	[[ $store == *io.containerd.snapshotter.v1* ]] ||
 		die "Engine 26 does not use the containerd image store (docker info: $store)" "$ENGINE26_LOG"
 	_engine26_ok || die "Engine 26 does not run on containerd $ENGINE26_CONTAINERD_VERSION from $ENGINE26_ROOT" "$ENGINE26_LOG"
+}
+
+# _engine26_slow_build_cache MARK: whether dockerd 26's log after byte MARK
+# shows the Engine 26 bug moby#48569: the daemon initialised, then gave up
+# with "context deadline exceeded" before serving its API because its
+# built-in BuildKit did not load every build record within the 10 s its
+# router is given. Hundreds of records (a whole make test) take 6-12 s on a
+# 2-core machine. env-down prunes the build cache so that it does not come to
+# this; a run killed before env-down can still leave one that large.
+_engine26_slow_build_cache() {
+	local tail
+	tail=$(tail -c +"$(($1 + 1))" "$ENGINE26_LOG")
+	grep -q 'Daemon has completed initialization' <<<"$tail" &&
+		grep -qx 'context deadline exceeded' <<<"$tail" &&
+		! grep -q 'API listen on' <<<"$tail"
+}
+
+# _engine26_drop_build_leases: after the build cache's records were removed,
+# the containerd leases they held (BuildKit's: 25 base-32 characters, and
+# their -variants) would keep the snapshots and blobs forever; they are
+# released so that containerd's garbage collector frees them. Runs right
+# after the start, before anything builds.
+_engine26_drop_build_leases() {
+	local ctr=(env PATH="$(_engine26_path)" ctr -a "$ENGINE26_EXEC/containerd/containerd.sock" -n moby)
+	local ids
+	ids=$("${ctr[@]}" leases ls -q 2>>"$ENGINE26_LOG" | grep -E '^[a-z0-9]{25}(-variants)?$' || true)
+	[ -n "$ids" ] || return 0
+	# shellcheck disable=SC2086 # one id a word
+	"${ctr[@]}" leases rm $ids >>"$ENGINE26_LOG" 2>&1 ||
+		printf '    dockerd 26: could not release the old build leases (see %s); their disk space stays used\n' "$ENGINE26_LOG" >&2
+}
+
+# engine26_prune_build_cache: empty Engine 26's build cache while it runs,
+# so that its next start loads no records (see _engine26_slow_build_cache).
+# Images are kept; the next build of each test image starts cold.
+engine26_prune_build_cache() {
+	running dockerd26 && _docker26 version >/dev/null 2>&1 || return 0
+	DOCKER_HOST=unix://$DOCKER26_SOCK timeout 300 docker builder prune -af >/dev/null 2>>"$ENGINE26_LOG" ||
+		printf '    could not prune the build cache of dockerd 26 (see %s)\n' "$ENGINE26_LOG" >&2
 }
 
 # _engine26_start starts dockerd 26. No --containerd: dockerd starts the
