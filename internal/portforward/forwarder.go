@@ -34,6 +34,7 @@ type Forwarder struct {
 
 	mu      sync.Mutex
 	cur     *target
+	spare   *target // dialed ahead: the pod likely served next (spare.go)
 	changed chan struct{} // closed and replaced when cur changes
 	health  *health
 	runCtx  context.Context
@@ -115,14 +116,16 @@ func (f *Forwarder) Run(ctx context.Context, onState func(State)) error {
 	}
 	wg.Wait()
 	f.mu.Lock()
-	old := f.cur
-	f.cur, f.stopped = nil, true
+	old, spare := f.cur, f.spare
+	f.cur, f.spare, f.stopped = nil, nil, true
 	if f.noPod != nil {
 		f.noPod.Stop()
 	}
 	f.mu.Unlock()
-	if old != nil {
-		old.retire()
+	for _, t := range []*target{old, spare} {
+		if t != nil {
+			t.retire()
+		}
 	}
 	f.bg.Wait()
 	return nil
@@ -198,7 +201,6 @@ func (f *Forwarder) setTarget(t *target) {
 		f.noPod = nil
 	}
 	if t != nil && ctx != nil {
-		t.onLost = f.connLost
 		f.bg.Add(1)
 		go func() {
 			defer f.bg.Done()

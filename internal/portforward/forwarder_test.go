@@ -26,13 +26,18 @@ import (
 type fakeDialer struct {
 	mu    sync.Mutex
 	dials map[string]int
+	last  map[string]*fakeConn // each pod's last connection, when not nil
 }
 
 func (d *fakeDialer) Dial(_ context.Context, _, pod string) (httpstream.Connection, error) {
+	c := &fakeConn{pod: pod, closed: make(chan bool)}
 	d.mu.Lock()
 	d.dials[pod]++
+	if d.last != nil {
+		d.last[pod] = c
+	}
 	d.mu.Unlock()
-	return &fakeConn{pod: pod, closed: make(chan bool)}, nil
+	return c, nil
 }
 
 type fakeConn struct {

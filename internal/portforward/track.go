@@ -125,6 +125,7 @@ func (f *Forwarder) choose(known map[types.UID]*corev1.Pod, port intstr.IntOrStr
 	for _, p := range known {
 		pods = append(pods, p)
 	}
+	var served *corev1.Pod
 	for len(pods) > 0 {
 		p := newestReady(pods)
 		if p == nil {
@@ -132,13 +133,17 @@ func (f *Forwarder) choose(known map[types.UID]*corev1.Pod, port intstr.IntOrStr
 		}
 		n, err := containerPort(p, port)
 		if err == nil {
-			f.setTarget(&target{namespace: p.Namespace, pod: p.Name, uid: p.UID, port: n})
-			return
+			served = p
+			f.setTarget(f.targetFor(p, n))
+			break
 		}
 		f.log.Warn("skipping pod", zap.String("pod", p.Name), zap.Error(err))
 		pods = remove(pods, p)
 	}
-	f.setTarget(nil)
+	if served == nil {
+		f.setTarget(nil)
+	}
+	f.prepare(known, served, port)
 }
 
 func remove(pods []*corev1.Pod, p *corev1.Pod) []*corev1.Pod {
