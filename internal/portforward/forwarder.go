@@ -34,7 +34,7 @@ type Forwarder struct {
 
 	mu      sync.Mutex
 	cur     *target
-	spare   *target // dialed ahead: the pod likely served next (spare.go)
+	spare   *target       // dialed ahead: the pod likely served next (spare.go)
 	changed chan struct{} // closed and replaced when cur changes
 	health  *health
 	runCtx  context.Context
