@@ -15,9 +15,12 @@ WITH_ENV  := eval "$$($(ENV)/env.sh)" &&
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# Static, without cgo: kustomize's plugin loader imports Go's plugin package,
+# and with cgo that makes the linker export every symbol and keep every
+# method: 93 MB instead of 67 MB, and more of it paged in.
 .PHONY: build
 build: ## Build bin/devloop
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(DEVLOOP) ./cmd/devloop
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(DEVLOOP) ./cmd/devloop
 
 .PHONY: env-up
 env-up: ## Install and start Docker, buildx, BuildKit, a registry and a Kubernetes cluster

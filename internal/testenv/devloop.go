@@ -47,6 +47,8 @@ func Binary(t testing.TB) string {
 		buildOnce.path = filepath.Join(dir, "devloop")
 		cmd := exec.Command("go", "build", "-o", buildOnce.path, "./cmd/devloop")
 		cmd.Dir = root
+		// As make build: the binary users get (see the Makefile's build).
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildOnce.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
