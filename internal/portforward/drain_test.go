@@ -14,11 +14,9 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 // keepAliveDialer's pods answer every line on a connection with their name
@@ -73,11 +71,7 @@ func TestKeepAliveConnectionLeavesTheReplacedPod(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	t0 := time.Now().Add(-time.Hour)
-	client := fake.NewSimpleClientset(
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"},
-			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}},
-		readyPod("web-1", t0),
-	)
+	client := webClient(readyPod("web-1", t0))
 	port := freePort(t)
 	f, err := newForwarder(client, keepAliveDialer{}, zaptest.NewLogger(t), Spec{Namespace: "ns", Kind: KindDeployment, Name: "web", Port: 8080, LocalPort: port})
 	if err != nil {

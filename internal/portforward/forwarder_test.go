@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -90,6 +91,16 @@ func readyPod(name string, created time.Time) *corev1.Pod {
 	p := pod(name, created, true)
 	p.Labels = map[string]string{"app": "web"}
 	return p
+}
+
+// webClient is a fake API holding deployment ns/web (selector app=web) and pods.
+func webClient(pods ...*corev1.Pod) *fake.Clientset {
+	objs := []runtime.Object{&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}}
+	for _, p := range pods {
+		objs = append(objs, p)
+	}
+	return fake.NewSimpleClientset(objs...)
 }
 
 func ask(t *testing.T, addr string) string {
@@ -166,11 +177,7 @@ func TestForwarderFollowsPodsOnOneListener(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	t0 := time.Now().Add(-time.Hour)
-	client := fake.NewSimpleClientset(
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"},
-			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}},
-		readyPod("web-1", t0),
-	)
+	client := webClient(readyPod("web-1", t0))
 	d := &fakeDialer{dials: map[string]int{}}
 	port := freePort(t)
 	f, err := newForwarder(client, d, zaptest.NewLogger(t), Spec{Namespace: "ns", Kind: KindDeployment, Name: "web", Port: 8080, LocalPort: port})

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 // flakyDialer is fakeDialer behind an API server that can go away: while
@@ -91,11 +89,7 @@ func TestForwarderRefusesWhileUnreachableAndRecovers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	t0 := time.Now().Add(-time.Hour)
-	client := fake.NewSimpleClientset(
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"},
-			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}},
-		readyPod("web-1", t0),
-	)
+	client := webClient(readyPod("web-1", t0))
 	d := &flakyDialer{fakeDialer: fakeDialer{dials: map[string]int{}}}
 	port := quietPort(t)
 	f, err := newForwarder(client, d, zaptest.NewLogger(t), Spec{Namespace: "ns", Kind: KindDeployment, Name: "web", Port: 8080, LocalPort: port})
