@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -158,6 +159,8 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 			return fmt.Errorf("deploy: %w", err)
 		}
 	}
+	// What the pods did before this moment is not this deploy's doing.
+	began := time.Now()
 	// Helm releases first, then the overlay.
 	if len(p.releases) > 0 {
 		helmObjs, err := r.deployHelm(ctx, p.releases)
@@ -179,7 +182,7 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 		}
 		for _, o := range ar.Objects {
 			if o.Action != deploy.ActionUnchanged {
-				r.sink.Emit(events.Event{Phase: events.PhaseApply, Status: events.StatusInfo, Object: o.Ref.String(), Message: string(o.Action)})
+				r.sink.Emit(objectEvent(o))
 			}
 		}
 		at.Done(summarizeApply(ar), func(e *events.Event) { e.Counts = countActions(ar) })
@@ -208,7 +211,7 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 	}
 
 	st := events.Start(r.sink, events.Event{Phase: events.PhaseStatus})
-	err = r.waiter.Wait(ctx, objs, r.cfg.Deploy.StatusTimeout, func(s status.ObjectStatus) {
+	err = r.waiter.Wait(ctx, began, objs, r.cfg.Deploy.StatusTimeout, func(s status.ObjectStatus) {
 		r.sink.Emit(events.Event{Phase: events.PhaseStatus, Status: events.StatusInfo, Object: s.Ref.String(), Message: s.Message})
 	})
 	if err != nil {
@@ -243,6 +246,16 @@ func CheckPortForwards(cfg *config.Config, objs []*unstructured.Unstructured) er
 		}
 	}
 	return nil
+}
+
+// objectEvent reports what the apply did to one object; an adoption also
+// records the object it replaced and the fields it changed.
+func objectEvent(o deploy.ObjectResult) events.Event {
+	e := events.Event{Phase: events.PhaseApply, Status: events.StatusInfo, Object: o.Ref.String(), Message: string(o.Action), Previous: o.Previous}
+	for _, c := range o.Changes {
+		e.Changes = append(e.Changes, c.String())
+	}
+	return e
 }
 
 func countActions(ar deploy.ApplyResult) map[string]int {

@@ -34,10 +34,22 @@ type Graces struct {
 	Config time.Duration
 }
 
+// judge is what a diagnosis knows of the wait it serves.
+type judge struct {
+	// began is when this deploy began (its apply): what the pods did
+	// before belongs to an earlier run, a node restart or another tool.
+	began time.Time
+	// since says how long a condition has been observed by this wait (for
+	// the graces).
+	since  func(key string) time.Duration
+	graces Graces
+}
+
 // diagnosePod returns the pod's failure, or nil while it may still become
-// ready. since says how long this pod has been observed in its current
-// state by the caller (for the graces).
-func diagnosePod(pod *corev1.Pod, since func(key string) time.Duration, g Graces) *podProblem {
+// ready. Only this deploy is judged: a Ready container is never a failure,
+// and a termination counts when it finished after the deploy began and was
+// not the node's or the pod sandbox's restart.
+func diagnosePod(pod *corev1.Pod, j judge) *podProblem {
 	statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 	for _, cs := range statuses {
 		if w := cs.State.Waiting; w != nil {
@@ -46,28 +58,62 @@ func diagnosePod(pod *corev1.Pod, since func(key string) time.Duration, g Graces
 				return &podProblem{Reason: w.Reason, Message: crashMessage(cs, w.Message), Container: cs.Name, Previous: true}
 			case imageReasons[w.Reason]:
 				return &podProblem{Reason: w.Reason, Message: w.Message, Container: cs.Name}
-			case configReasons[w.Reason] && since(pod.Name+"/"+cs.Name+"/"+w.Reason) >= g.Config:
+			case configReasons[w.Reason] && j.since(pod.Name+"/"+cs.Name+"/"+w.Reason) >= j.graces.Config:
 				return &podProblem{Reason: w.Reason, Message: w.Message, Container: cs.Name}
 			}
 		}
+		if cs.Ready || pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			continue
+		}
 		// Terminated with an error and restarting: fail at the first crash
-		// rather than after the kubelet's back-off.
-		if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
-			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
-				return &podProblem{Reason: "Error", Message: fmt.Sprintf("exited with code %d (%s), restarting", t.ExitCode, t.Reason), Container: cs.Name}
-			}
-			if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 && cs.RestartCount >= 1 {
-				return &podProblem{Reason: "Error", Message: crashMessage(cs, ""), Container: cs.Name, Previous: true}
-			}
+		// of this deploy rather than after the kubelet's back-off.
+		if t := cs.State.Terminated; t != nil && j.crashed(pod, t) {
+			return &podProblem{Reason: "Error", Message: fmt.Sprintf("exited with code %d (%s), restarting", t.ExitCode, t.Reason), Container: cs.Name}
+		}
+		if t := cs.LastTerminationState.Terminated; t != nil && cs.RestartCount >= 1 && j.crashed(pod, t) {
+			return &podProblem{Reason: "Error", Message: crashMessage(cs, ""), Container: cs.Name, Previous: true}
 		}
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable &&
-			since(pod.Name+"/unschedulable") >= g.Unschedulable {
+			j.since(pod.Name+"/unschedulable") >= j.graces.Unschedulable {
 			return &podProblem{Reason: "Unschedulable", Message: c.Message}
 		}
 	}
 	return nil
+}
+
+// crashed reports whether a termination is a crash of this deploy: a
+// non-zero exit that finished after the deploy began (to the second: the
+// kubelet reports whole seconds), not reported Unknown (the runtime lost
+// the container, as at a node restart: exit 255) and not followed by a new
+// sandbox for the pod (the node or the sandbox restarted under it: the
+// kubelet kills such containers, exit 137). A termination without a time
+// counts: nothing says it is old.
+func (j judge) crashed(pod *corev1.Pod, t *corev1.ContainerStateTerminated) bool {
+	if t.ExitCode == 0 || t.Reason == "Unknown" {
+		return false
+	}
+	if t.FinishedAt.IsZero() {
+		return true
+	}
+	finished := t.FinishedAt.Time
+	if finished.Before(j.began.Truncate(time.Second)) {
+		return false
+	}
+	return !sandboxRenewedAfter(pod, finished)
+}
+
+// sandboxRenewedAfter reports whether the pod's sandbox became ready again
+// after t (its PodReadyToStartContainers condition turned True later):
+// what ended at t ended with the old sandbox.
+func sandboxRenewedAfter(pod *corev1.Pod, t time.Time) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReadyToStartContainers && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Time.After(t)
+		}
+	}
+	return false
 }
 
 func crashMessage(cs corev1.ContainerStatus, waiting string) string {

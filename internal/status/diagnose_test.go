@@ -27,6 +27,12 @@ func fixed(d time.Duration) func(string) time.Duration {
 
 var graces = Graces{Unschedulable: 10 * time.Second, Config: 5 * time.Second}
 
+// judging is a judge of a deploy that began at began, with every condition
+// observed for since.
+func judging(began time.Time, since time.Duration) judge {
+	return judge{began: began, since: fixed(since), graces: graces}
+}
+
 func TestDiagnosePod(t *testing.T) {
 	crash := waiting("web", "CrashLoopBackOff")
 	crash.RestartCount = 1
@@ -67,7 +73,7 @@ func TestDiagnosePod(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := diagnosePod(c.pod, fixed(c.since), graces)
+			got := diagnosePod(c.pod, judging(time.Now(), c.since))
 			if c.reason == "" {
 				if got != nil {
 					t.Fatalf("want no problem, got %+v", got)
@@ -79,8 +85,71 @@ func TestDiagnosePod(t *testing.T) {
 			}
 		})
 	}
-	if got := diagnosePod(podWith(crash), fixed(0), graces); !strings.Contains(got.Message, "exited with code 3") {
+	if got := diagnosePod(podWith(crash), judging(time.Now(), 0)); !strings.Contains(got.Message, "exited with code 3") {
 		t.Errorf("crash message %q lacks the exit code", got.Message)
+	}
+}
+
+// A pod's past is not this deploy's failure: old restarts of a container
+// that is Ready, terminations from before the deploy and the kills of a
+// node or sandbox restart pass; a crash after the deploy began fails.
+func TestDiagnosePodJudgesThisDeployOnly(t *testing.T) {
+	began := time.Date(2026, 5, 1, 12, 0, 0, 500e6, time.UTC)
+	at := func(d time.Duration) metav1.Time { return metav1.NewTime(began.Add(d).Truncate(time.Second)) }
+	restarted := func(ready bool, running bool, exit int32, reason string, finished metav1.Time) corev1.ContainerStatus {
+		cs := corev1.ContainerStatus{Name: "store", Ready: ready, RestartCount: 3,
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: reason, FinishedAt: finished}}}
+		if running {
+			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: finished}
+		} else {
+			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		}
+		return cs
+	}
+	sandboxAt := func(p *corev1.Pod, when metav1.Time) *corev1.Pod {
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
+			Type: corev1.PodReadyToStartContainers, Status: corev1.ConditionTrue, LastTransitionTime: when})
+		return p
+	}
+	terminatedNow := func(exit int32, reason string, finished metav1.Time) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: "store", RestartCount: 1,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: reason, FinishedAt: finished}}}
+	}
+	backoff := waiting("store", "CrashLoopBackOff")
+	backoff.RestartCount = 4
+	backoff.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", FinishedAt: at(-time.Hour)}
+
+	cases := []struct {
+		name   string
+		pod    *corev1.Pod
+		reason string
+	}{
+		{"ready with old restarts", podWith(restarted(true, true, 255, "Unknown", at(-52*time.Minute))), ""},
+		{"ready after a crash of this deploy", podWith(restarted(true, true, 1, "Error", at(2*time.Second))), ""},
+		{"old crash, running, not ready yet", podWith(restarted(false, true, 1, "Error", at(-time.Minute))), ""},
+		{"old crash, being recreated", podWith(restarted(false, false, 137, "Error", at(-time.Hour))), ""},
+		{"crash in the second the deploy began", podWith(restarted(false, true, 1, "Error", at(0))), "Error"},
+		{"crash after the deploy began", podWith(restarted(false, true, 2, "Error", at(3*time.Second))), "Error"},
+		{"runtime lost the container during the deploy", podWith(restarted(false, true, 255, "Unknown", at(3*time.Second))), ""},
+		{"killed with its sandbox during the deploy", sandboxAt(podWith(restarted(false, true, 137, "Error", at(3*time.Second))), at(5*time.Second)), ""},
+		{"crash after the sandbox started", sandboxAt(podWith(restarted(false, true, 1, "Error", at(3*time.Second))), at(-time.Minute)), "Error"},
+		{"terminated before the deploy", podWith(terminatedNow(137, "Error", at(-10*time.Minute))), ""},
+		{"terminated during the deploy", podWith(terminatedNow(3, "Error", at(time.Second))), "Error"},
+		{"crash loop whatever its age", podWith(backoff), "CrashLoopBackOff"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := diagnosePod(c.pod, judging(began, 0))
+			if c.reason == "" {
+				if got != nil {
+					t.Fatalf("want no problem, got %+v", got)
+				}
+				return
+			}
+			if got == nil || got.Reason != c.reason {
+				t.Fatalf("got %+v, want reason %s", got, c.reason)
+			}
+		})
 	}
 }
 
@@ -110,5 +179,24 @@ func TestErrorsMessages(t *testing.T) {
 	te := &TimeoutError{Timeout: time.Minute, NotReady: []ObjectStatus{{Ref: Ref{Kind: "StatefulSet", Namespace: "ns", Name: "db"}, Status: "InProgress", Message: "Ready: 0/1"}}}
 	if !strings.Contains(te.Error(), "StatefulSet/ns/db: InProgress (Ready: 0/1)") {
 		t.Errorf("timeout message %q", te.Error())
+	}
+}
+
+func TestRecentEventsLeaveOutThePast(t *testing.T) {
+	began := time.Date(2026, 5, 1, 12, 0, 0, 700e6, time.UTC)
+	ev := func(reason string, d time.Duration) corev1.Event {
+		return corev1.Event{Reason: reason, LastTimestamp: metav1.NewTime(began.Add(d).Truncate(time.Second))}
+	}
+	evs := []corev1.Event{ev("Started", 2*time.Second), ev("BackOff", -time.Hour), ev("Pulled", 0), ev("Killing", -time.Minute), {Reason: "Untimed"}}
+	kept, older := recentEvents(evs, began, 10)
+	var reasons []string
+	for _, e := range kept {
+		reasons = append(reasons, e.Reason)
+	}
+	if got := strings.Join(reasons, ","); got != "Untimed,Pulled,Started" || older != 2 {
+		t.Errorf("kept %s and %d older, want Untimed,Pulled,Started and 2 older", got, older)
+	}
+	if kept, _ := recentEvents(evs, began, 1); len(kept) != 1 || kept[0].Reason != "Started" {
+		t.Errorf("with a limit of 1 kept %v, want the newest", kept)
 	}
 }

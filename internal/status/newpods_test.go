@@ -53,7 +53,7 @@ func TestWaitNewPodsReady(t *testing.T) {
 		core := kfake.NewClientset(rs("new", "2"), rs("old", "1"), pod("new", newReady), pod("old", true))
 		dyn := dynfake.NewSimpleDynamicClient(runtime.NewScheme(), depU.DeepCopy())
 		w := NewWaiter(dyn, testMapper(), core, zap.NewNop(), WaiterOptions{PollInterval: 10 * time.Millisecond, NewPodsReady: opt})
-		return w.Wait(context.Background(), []*unstructured.Unstructured{depU}, 300*time.Millisecond, nil)
+		return w.Wait(context.Background(), time.Now(), []*unstructured.Unstructured{depU}, 300*time.Millisecond, nil)
 	}
 	if err := wait(true, true); err != nil {
 		t.Fatalf("new pod Ready, NewPodsReady: %v", err)

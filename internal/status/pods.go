@@ -93,15 +93,35 @@ func (w *Waiter) newestTemplateHash(ctx context.Context, dep *unstructured.Unstr
 	return "", nil
 }
 
-// events returns the object's recent events, oldest first, formatted.
-func (w *Waiter) events(ctx context.Context, ns, kind, name string) []string {
+// events returns the object's recent events since the deploy began, oldest
+// first, formatted; those from before are counted, not shown (a back-off
+// of last week's crash is not this deploy's story).
+func (w *Waiter) events(ctx context.Context, began time.Time, ns, kind, name string) []string {
 	list, err := w.core.CoreV1().Events(ns).List(ctx, metav1.ListOptions{
 		FieldSelector: fields.Set{"involvedObject.name": name, "involvedObject.kind": kind}.String(),
 	})
 	if err != nil {
 		return []string{fmt.Sprintf("(events unavailable: %v)", err)}
 	}
-	evs := list.Items
+	evs, older := recentEvents(list.Items, began, w.opts.Events)
+	out := make([]string, 0, len(evs)+1)
+	if older > 0 {
+		out = append(out, fmt.Sprintf("(%d earlier events, from before this deploy, not shown)", older))
+	}
+	for _, e := range evs {
+		s := fmt.Sprintf("%s %s: %s", e.Type, e.Reason, e.Message)
+		if e.Count > 1 {
+			s += fmt.Sprintf(" (x%d)", e.Count)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// recentEvents keeps the last max events that happened at or after began
+// (to the second) or carry no time, oldest first, and counts those from
+// before.
+func recentEvents(evs []corev1.Event, began time.Time, max int) (kept []corev1.Event, older int) {
 	at := func(e corev1.Event) time.Time {
 		switch {
 		case !e.LastTimestamp.IsZero():
@@ -111,19 +131,19 @@ func (w *Waiter) events(ctx context.Context, ns, kind, name string) []string {
 		}
 		return e.CreationTimestamp.Time
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return at(evs[i]).Before(at(evs[j])) })
-	if len(evs) > w.opts.Events {
-		evs = evs[len(evs)-w.opts.Events:]
-	}
-	out := make([]string, 0, len(evs))
+	from := began.Truncate(time.Second)
 	for _, e := range evs {
-		s := fmt.Sprintf("%s %s: %s", e.Type, e.Reason, e.Message)
-		if e.Count > 1 {
-			s += fmt.Sprintf(" (x%d)", e.Count)
+		if t := at(e); !t.IsZero() && t.Before(from) {
+			older++
+			continue
 		}
-		out = append(out, s)
+		kept = append(kept, e)
 	}
-	return out
+	sort.SliceStable(kept, func(i, j int) bool { return at(kept[i]).Before(at(kept[j])) })
+	if len(kept) > max {
+		kept = kept[len(kept)-max:]
+	}
+	return kept, older
 }
 
 // logTail returns the container's last lines (its previous instance when

@@ -27,10 +27,10 @@ func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstr
 			e.Pod, e.Container = failedJobPod(pods)
 		}
 		if e.Pod != "" {
-			e.Events = w.events(ctx, ns, "Pod", e.Pod)
+			e.Events = w.events(ctx, st.began, ns, "Pod", e.Pod)
 			e.LogTail = w.logTail(ctx, ns, e.Pod, e.Container, false)
 		} else {
-			e.Events = w.events(ctx, ns, "Job", live.GetName())
+			e.Events = w.events(ctx, st.began, ns, "Job", live.GetName())
 		}
 		return e
 	}
@@ -51,19 +51,19 @@ func (w *Waiter) diagnose(ctx context.Context, ref Ref, live *unstructured.Unstr
 				}
 			}
 		}
-		prob := diagnosePod(p, st.since, w.opts.Graces)
+		prob := diagnosePod(p, st.judge(w.opts.Graces))
 		if prob == nil {
 			continue
 		}
-		return w.podError(ctx, ref, p, prob)
+		return w.podError(ctx, ref, p, prob, st)
 	}
 	if res.Status == kstatus.FailedStatus {
 		e := &RolloutError{Object: ref, Reason: "Failed", Message: res.Message}
 		if e.Pod, e.Container = failedJobPod(pods); e.Pod != "" {
-			e.Events = w.events(ctx, ns, "Pod", e.Pod)
+			e.Events = w.events(ctx, st.began, ns, "Pod", e.Pod)
 			e.LogTail = w.logTail(ctx, ns, e.Pod, e.Container, false)
 		} else {
-			e.Events = w.events(ctx, ns, live.GetKind(), live.GetName())
+			e.Events = w.events(ctx, st.began, ns, live.GetKind(), live.GetName())
 		}
 		return e
 	}
@@ -91,7 +91,7 @@ func (w *Waiter) checkClaim(ctx context.Context, ref Ref, ns, name string, st *w
 		if ev.Type == "Warning" && claimWarnings[ev.Reason] {
 			return &RolloutError{Object: ref, Reason: "ClaimNotBound",
 				Message: fmt.Sprintf("PersistentVolumeClaim %s is Pending: %s: %s", name, ev.Reason, ev.Message),
-				Events:  w.events(ctx, ns, "PersistentVolumeClaim", name)}
+				Events:  w.events(ctx, st.began, ns, "PersistentVolumeClaim", name)}
 		}
 	}
 	return nil

@@ -60,7 +60,7 @@ func apply(t *testing.T, env *testenv.Env, ns, docs string) []*unstructured.Unst
 
 func waitFor(t *testing.T, w *Waiter, objs []*unstructured.Unstructured, timeout time.Duration) (error, time.Duration) {
 	start := time.Now()
-	err := w.Wait(context.Background(), objs, timeout, func(s ObjectStatus) { t.Logf("%s: %s %s", s.Ref, s.Status, s.Message) })
+	err := w.Wait(context.Background(), time.Now(), objs, timeout, func(s ObjectStatus) { t.Logf("%s: %s %s", s.Ref, s.Status, s.Message) })
 	return err, time.Since(start)
 }
 

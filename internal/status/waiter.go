@@ -92,6 +92,13 @@ type waitState struct {
 	statuses  map[Ref]ObjectStatus
 	firstSeen map[string]time.Time
 	seen      map[string]bool // keys observed in the current tick
+	// began is when the deploy being waited for began.
+	began time.Time
+}
+
+// judge is the diagnosis's view of this wait.
+func (s *waitState) judge(g Graces) judge {
+	return judge{began: s.began, since: s.since, graces: g}
 }
 
 func (s *waitState) since(key string) time.Duration {
@@ -108,12 +115,15 @@ func (s *waitState) since(key string) time.Duration {
 
 // Wait checks objs until all are ready (kstatus Current), ctx ends or the
 // timeout passes: at once when a watch sees one of them (or their pods)
-// change, else every PollInterval. It fails fast with a *RolloutError when a rollout cannot
-// succeed and returns a *TimeoutError listing what is not ready on timeout.
-// onProgress (may be nil) is called when an object's status changes.
-func (w *Waiter) Wait(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration, onProgress func(ObjectStatus)) error {
+// change, else every PollInterval. It fails fast with a *RolloutError when
+// a rollout cannot succeed and returns a *TimeoutError listing what is not
+// ready on timeout. began is when the deploy being waited for began (its
+// apply): what the pods did before, a crash at a node restart among them,
+// is not this deploy's failure. onProgress (may be nil) is called when an
+// object's status changes.
+func (w *Waiter) Wait(ctx context.Context, began time.Time, objs []*unstructured.Unstructured, timeout time.Duration, onProgress func(ObjectStatus)) error {
 	deadline := time.Now().Add(timeout)
-	st := &waitState{statuses: map[Ref]ObjectStatus{}, firstSeen: map[string]time.Time{}, seen: map[string]bool{}}
+	st := &waitState{statuses: map[Ref]ObjectStatus{}, firstSeen: map[string]time.Time{}, seen: map[string]bool{}, began: began}
 	pending := make([]target, 0, len(objs))
 	for _, o := range objs {
 		t, err := w.target(o)
@@ -286,8 +296,8 @@ func (w *Waiter) settled(ctx context.Context, ref Ref, live *unstructured.Unstru
 		if p.Status.Phase == "Succeeded" {
 			continue
 		}
-		if prob := diagnosePod(p, st.since, w.opts.Graces); prob != nil {
-			return false, w.podError(ctx, ref, p, prob)
+		if prob := diagnosePod(p, st.judge(w.opts.Graces)); prob != nil {
+			return false, w.podError(ctx, ref, p, prob, st)
 		}
 		probed := map[string]bool{}
 		for _, c := range p.Spec.Containers {
@@ -316,9 +326,9 @@ func (w *Waiter) settled(ctx context.Context, ref Ref, live *unstructured.Unstru
 }
 
 // podError builds the RolloutError of a pod's problem.
-func (w *Waiter) podError(ctx context.Context, ref Ref, p *corev1.Pod, prob *podProblem) error {
+func (w *Waiter) podError(ctx context.Context, ref Ref, p *corev1.Pod, prob *podProblem, st *waitState) error {
 	e := &RolloutError{Object: ref, Pod: p.Name, Container: prob.Container, Reason: prob.Reason, Message: prob.Message}
-	e.Events = w.events(ctx, p.Namespace, "Pod", p.Name)
+	e.Events = w.events(ctx, st.began, p.Namespace, "Pod", p.Name)
 	if !imageReasons[prob.Reason] && prob.Reason != "Unschedulable" { // else the container never ran
 		e.LogTail = w.logTail(ctx, p.Namespace, p.Name, prob.Container, prob.Previous)
 	}

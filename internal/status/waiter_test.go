@@ -70,7 +70,7 @@ func TestWaitFailsFastOnCrashLoop(t *testing.T) {
 	w := NewWaiter(dyn, testMapper(), core, zap.NewNop(), WaiterOptions{PollInterval: 10 * time.Millisecond})
 	var seen []ObjectStatus
 	start := time.Now()
-	err := w.Wait(context.Background(), []*unstructured.Unstructured{depU, cm}, 5*time.Second, func(s ObjectStatus) { seen = append(seen, s) })
+	err := w.Wait(context.Background(), time.Now(), []*unstructured.Unstructured{depU, cm}, 5*time.Second, func(s ObjectStatus) { seen = append(seen, s) })
 	var re *RolloutError
 	if !errors.As(err, &re) {
 		t.Fatalf("want a RolloutError, got %v", err)
@@ -97,7 +97,7 @@ func TestWaitFailsFastOnCrashLoop(t *testing.T) {
 	// Only an old ReplicaSet's pod crashing: not a failure; times out listing the Deployment.
 	core2 := kfake.NewClientset(rsNew, rsOld, crashing("web-old-1", "old"))
 	w2 := NewWaiter(dyn, testMapper(), core2, zap.NewNop(), WaiterOptions{PollInterval: 10 * time.Millisecond})
-	err = w2.Wait(context.Background(), []*unstructured.Unstructured{depU}, 200*time.Millisecond, nil)
+	err = w2.Wait(context.Background(), time.Now(), []*unstructured.Unstructured{depU}, 200*time.Millisecond, nil)
 	var te *TimeoutError
 	if !errors.As(err, &te) || len(te.NotReady) != 1 || te.NotReady[0].Ref.Name != "web" || te.NotReady[0].Message == "" {
 		t.Fatalf("want a TimeoutError naming web with a message, got %v", err)
@@ -123,7 +123,7 @@ func TestWaitListsBigGroupsOnce(t *testing.T) {
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{{Version: "v1", Resource: "configmaps"}: "ConfigMapList"}, live...)
 	w := NewWaiter(dyn, testMapper(), kfake.NewClientset(), zap.NewNop(), WaiterOptions{PollInterval: 10 * time.Millisecond})
-	if err := w.Wait(context.Background(), objs, 5*time.Second, nil); err != nil {
+	if err := w.Wait(context.Background(), time.Now(), objs, 5*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
 	var lists, gets []string
