@@ -74,7 +74,7 @@ func (p *pass) checkForeign(ctx context.Context, items []*item) error {
 			p.failed = append(p.failed, &ObjectError{Ref: it.ref(), Err: &ForeignError{Config: p.config, OtherConfig: other}})
 			continue
 		case isForeign:
-			it.adopting = true
+			it.adopting, it.replaced = true, f
 		case isAdopted(it.live) || p.inv.adopted(it.ref()):
 		default:
 			continue

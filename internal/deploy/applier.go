@@ -60,6 +60,12 @@ type ApplyOptions struct {
 type ObjectResult struct {
 	Ref    ObjectRef `json:"ref"`
 	Action Action    `json:"action"`
+	// Previous is, for an object adopted this pass, the object it replaced
+	// (without managedFields and status, Secret values redacted).
+	Previous map[string]any `json:"previous,omitempty"`
+	// Changes are, for an object adopted this pass, the fields the adoption
+	// removed, added or changed.
+	Changes []FieldChange `json:"changes,omitempty"`
 }
 
 // ApplyResult is the outcome of one Apply.
@@ -143,8 +149,9 @@ type item struct {
 	mapping *meta.RESTMapping
 	live    *unstructured.Unstructured
 	// adopting: the object exists without this config's labels and is
-	// taken over by this pass.
+	// taken over by this pass; replaced is that live object.
 	adopting bool
+	replaced *unstructured.Unstructured
 }
 
 func (it *item) ref() ObjectRef { return RefOf(it.obj) }

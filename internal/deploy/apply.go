@@ -145,37 +145,11 @@ func (p *pass) run(ctx context.Context, objs []*unstructured.Unstructured) error
 	if len(objs) == 0 {
 		return nil
 	}
-	items := make([]*item, 0, len(objs))
-	for _, o := range objs {
-		m, err := p.a.mapping(o.GroupVersionKind())
-		if err != nil {
-			p.failed = append(p.failed, &ObjectError{Ref: RefOf(o), Err: err})
-			continue
-		}
-		obj, err := prepare(o)
-		if err != nil {
-			p.failed = append(p.failed, &ObjectError{Ref: RefOf(o), Err: err})
-			continue
-		}
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			if obj.GetNamespace() == "" {
-				obj.SetNamespace(p.a.opts.DefaultNamespace)
-			}
-		} else {
-			obj.SetNamespace("")
-		}
-		items = append(items, &item{obj: obj, mapping: m})
-	}
+	items := p.items(objs)
 	if len(p.failed) > 0 {
 		return errPhase
 	}
-	t0 := time.Now()
-	err := p.list(ctx, items, Selector(p.config), func(it *item, live *unstructured.Unstructured) { it.live = live })
-	if err == nil {
-		err = p.checkForeign(ctx, items)
-	}
-	p.a.log.Debug("listed live objects", zap.Int("objects", len(items)), zap.Duration("took", time.Since(t0)))
-	if err != nil {
+	if err := p.findLive(ctx, items); err != nil {
 		p.failed = append(p.failed, &ObjectError{Ref: items[0].ref(), Err: err})
 		return errPhase
 	}
@@ -203,6 +177,45 @@ func (p *pass) run(ctx context.Context, objs []*unstructured.Unstructured) error
 		return errPhase
 	}
 	return nil
+}
+
+// items prepares objs for sending, recording the objects that cannot be
+// (an unknown kind) in p.failed.
+func (p *pass) items(objs []*unstructured.Unstructured) []*item {
+	items := make([]*item, 0, len(objs))
+	for _, o := range objs {
+		m, err := p.a.mapping(o.GroupVersionKind())
+		if err != nil {
+			p.failed = append(p.failed, &ObjectError{Ref: RefOf(o), Err: err})
+			continue
+		}
+		obj, err := prepare(o)
+		if err != nil {
+			p.failed = append(p.failed, &ObjectError{Ref: RefOf(o), Err: err})
+			continue
+		}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			if obj.GetNamespace() == "" {
+				obj.SetNamespace(p.a.opts.DefaultNamespace)
+			}
+		} else {
+			obj.SetNamespace("")
+		}
+		items = append(items, &item{obj: obj, mapping: m})
+	}
+	return items
+}
+
+// findLive hands each item its live object carrying this config's labels,
+// then finds the objects that exist without them (checkForeign).
+func (p *pass) findLive(ctx context.Context, items []*item) error {
+	t0 := time.Now()
+	err := p.list(ctx, items, Selector(p.config), func(it *item, live *unstructured.Unstructured) { it.live = live })
+	if err == nil {
+		err = p.checkForeign(ctx, items)
+	}
+	p.a.log.Debug("listed live objects", zap.Int("objects", len(items)), zap.Duration("took", time.Since(t0)))
+	return err
 }
 
 // list lists, once per resource and namespace, the objects matching selector
@@ -243,6 +256,9 @@ func (p *pass) list(ctx context.Context, items []*item, selector string, set fun
 func (p *pass) applyOne(ctx context.Context, it *item) (ObjectResult, int, *ObjectError) {
 	ref := it.ref()
 	ri := p.a.resource(it.mapping, it.obj.GetNamespace())
+	if it.adopting {
+		return p.takeOver(ctx, it, ri)
+	}
 	switch decide(it.obj, it.live) {
 	case decideSkip:
 		return ObjectResult{Ref: ref, Action: ActionUnchanged}, 0, nil
@@ -252,10 +268,7 @@ func (p *pass) applyOne(ctx context.Context, it *item) (ObjectResult, int, *Obje
 	got, err := ri.Apply(ctx, it.obj.GetName(), it.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err == nil {
 		action := ActionConfigured
-		switch {
-		case it.adopting:
-			action = ActionAdopted
-		case it.live == nil && onlyManager(got, FieldManager):
+		if it.live == nil && onlyManager(got, FieldManager) {
 			action = ActionCreated
 		}
 		return ObjectResult{Ref: ref, Action: action}, 1, nil

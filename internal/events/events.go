@@ -56,6 +56,11 @@ type Event struct {
 	// (docker, docker-container, kubernetes, remote).
 	Builder string `json:"builder,omitempty"`
 	Driver  string `json:"driver,omitempty"`
+	// Previous is, on the apply event of an adopted object, the object
+	// the adoption replaced (without managedFields and status, Secret
+	// values redacted); Changes then lists the fields it removed (-),
+	// added (+) or changed (~), one line each.
+	Previous map[string]any `json:"previous,omitempty"`
 }
 
 // Sink receives events. Implementations are safe for concurrent use.

@@ -90,6 +90,12 @@ func Format(e Event) string {
 	if e.Status != StatusStart && e.Status != StatusInfo && e.DurationMs > 0 {
 		b.WriteString(" (" + Round(time.Duration(e.DurationMs)*time.Millisecond).String() + ")")
 	}
+	// An object's field changes (an adoption), one indented line each.
+	if e.Phase == PhaseApply && e.Object != "" {
+		for _, c := range e.Changes {
+			b.WriteString("\n      " + c)
+		}
+	}
 	return b.String()
 }
 
