@@ -17,6 +17,7 @@ type runOptions struct {
 	buildDeployFlags
 	Tail        bool
 	PortForward bool
+	DryRun      bool
 }
 
 // buildDeployFlags are the build and deploy flags `dev` and `run` share.
@@ -51,11 +52,22 @@ func newRunCmd(g *globalOptions, runF func(context.Context, *runOptions) error) 
 kustomize overlay with the new image references, apply it with server-side apply, prune
 what left the manifests and wait until everything is ready.
 
-Exit status: 0 when everything is ready, 1 when a build, the deploy or the rollout
-failed, 2 for bad flags, a bad devloop.yaml or a kube context devloop may not use.`,
+Objects of the manifests that already exist without this config's labels (made by hand,
+by another tool or by another devloop config) stop the apply unless --adopt (or
+deploy.adopt: true): an adopted object is replaced by exactly what the manifests say
+(fields only another tool set are removed; status and what the API server defaults are
+kept), the object it replaced is reported, and devloop never deletes it.
+--adopt --dry-run builds and writes nothing: it renders the overlay as devloop render
+does and prints, per object it would adopt, the fields the adoption would remove (-),
+add (+) or change (~), from the API server's dry run of the replacing write.
+
+Exit status: 0 when everything is ready (with --dry-run: when the preview was made),
+1 when a build, the deploy or the rollout failed, 2 for bad flags, a bad devloop.yaml or
+a kube context devloop may not use.`,
 		Example: `  devloop run
   devloop run -p prod --platform linux/amd64,linux/arm64
   devloop run --port-forward --tail    # then keep forwarding and streaming logs until Ctrl-C
+  devloop run --adopt --dry-run        # what adopting existing objects would change
   devloop run -o json | jq .`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,6 +83,7 @@ failed, 2 for bad flags, a bad devloop.yaml or a kube context devloop may not us
 	f := cmd.Flags()
 	f.BoolVar(&o.Tail, "tail", false, "after the deploy, stream the logs of every pod until Ctrl-C")
 	f.BoolVar(&o.PortForward, "port-forward", false, "after the deploy, forward the ports of devloop.yaml's portForward until Ctrl-C")
+	f.BoolVar(&o.DryRun, "dry-run", false, "with --adopt: build and write nothing, print what adopting existing objects would change")
 	return cmd
 }
 
@@ -87,10 +100,21 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if o.Namespace != "" {
 		cfg.Deploy.Namespace = o.Namespace
 	}
+	if o.DryRun {
+		if !o.Adopt && !cfg.Deploy.Adopt {
+			return usageErrorf("--dry-run previews what --adopt would change: add --adopt (or set deploy.adopt: true)")
+		}
+		if o.Tail || o.PortForward {
+			return usageErrorf("--dry-run deploys nothing: --tail and --port-forward have nothing to follow")
+		}
+	}
 	out := g.newOutput()
 	kc, err := g.connect(cfg, out)
 	if err != nil {
 		return err
+	}
+	if o.DryRun {
+		return previewAdoption(ctx, o, cfg, kc, out)
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
