@@ -311,6 +311,27 @@ cluster_down() {
 	_kc_forward_rules del
 }
 
+# cluster_node_restart: what a reboot does to the node, the control plane
+# left running: the kubelet stops, every container is killed (SIGKILL, as at
+# a power-off), containerd, kube-proxy and CoreDNS stop; then they start
+# again on a clean runtime and the kubelet restarts the pods. Waits for the
+# node to be Ready. test/faults restarts the node with it.
+cluster_node_restart() {
+	local ctr=(ctr --address "$CONTAINERD_SOCK" -n k8s.io) id name
+	stop_daemon kubelet 20
+	for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
+		"${ctr[@]}" tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
+	done
+	for name in provisioner coredns kube-proxy containerd; do
+		stop_daemon "$name" 20
+	done
+	_kc_containerd_up
+	_kc_bridge
+	_kc_node_up
+	_kc_await kubelet "node $KC_NODE Ready" 180 _kc_node_ready
+	_kc_await coredns "cluster DNS answering on $CLUSTER_DNS" 60 _kc_dns_answers
+}
+
 # cluster_env: export lines beyond those env.sh prints.
 cluster_env() {
 	printf 'export DEVLOOP_KUBE_NODE=%q\n' "$KC_NODE"
