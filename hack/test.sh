@@ -31,6 +31,13 @@ examples/marvel/test.sh
 section "build devloop"
 make -s build
 
+# make demo as a user runs it: twice, the second time with the first
+# demo's namespace still there (the same objects, pods that have run
+# before). Once more at the end, after the cluster was stopped and started.
+section "make demo (twice)"
+DEMO_EXIT=1 hack/demo.sh
+DEMO_EXIT=1 hack/demo.sh
+
 section "go test -race (unit, integration, end-to-end)"
 go test -race -count=1 -timeout 50m ./...
 
@@ -73,5 +80,13 @@ DEVLOOP_SOAK=1 DEVLOOP_SOAK_CYCLES=${SOAK_CYCLES:-20} go test -count=1 -v -timeo
 
 section "fuzz (short)"
 hack/fuzz.sh "${FUZZTIME:-5s}"
+
+# What a laptop's reboot does to the demo's cluster: everything stopped,
+# the pods' containers killed, then started again, the demo's namespace and
+# volumes kept in etcd and on disk.
+section "make demo after the cluster stopped and started"
+bash -c 'source hack/env/lib.sh && source hack/env/cluster.sh && cluster_down && cluster_up'
+DEMO_EXIT=1 hack/demo.sh
+kubectl delete namespace notes --ignore-not-found --wait=false
 
 section "done"
