@@ -137,6 +137,39 @@ func deployed(ac *action.Configuration, name string) (*release.Release, bool, er
 	return last, len(rels) > 0, nil
 }
 
+// failInterrupted marks the release's pending revisions (pending-install,
+// -upgrade, -rollback) failed. devloop runs one Helm operation at a time per
+// release and waits for it, so a revision still pending when it starts is
+// one a killed devloop (or helm) left behind: Helm would refuse every
+// upgrade with "another operation is in progress" until someone rolled
+// back by hand.
+func (c *Client) failInterrupted(ac *action.Configuration, name string) error {
+	rels, err := ac.Releases.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the history of release %s: %w", name, err)
+	}
+	for _, x := range rels {
+		r, err := v1(x)
+		if err != nil {
+			return err
+		}
+		if r.Info == nil || !r.Info.Status.IsPending() {
+			continue
+		}
+		c.log.Info("marking an interrupted revision failed", zap.String("release", name),
+			zap.Int("revision", r.Version), zap.Stringer("status", r.Info.Status))
+		r.Info.Description = fmt.Sprintf("interrupted while %s; marked failed by devloop", r.Info.Status)
+		r.Info.Status = rcommon.StatusFailed
+		if err := ac.Releases.Update(r); err != nil {
+			return fmt.Errorf("marking revision %d of release %s failed: %w", r.Version, name, err)
+		}
+	}
+	return nil
+}
+
 func v1(x ri.Releaser) (*release.Release, error) {
 	switch r := x.(type) {
 	case *release.Release:
@@ -188,6 +221,9 @@ func (c *Client) Deploy(ctx context.Context, r Release, prev Rendered) (Result, 
 	}
 	ac, err := c.action(r.Namespace)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := c.failInterrupted(ac, r.Config.Name); err != nil {
 		return Result{}, err
 	}
 	last, any, err := deployed(ac, r.Config.Name)
