@@ -24,7 +24,7 @@ type FieldChange struct {
 
 // maxValueLen bounds a value in FieldChange.String; the event of an
 // adoption carries the whole previous object.
-const maxValueLen = 200
+const maxValueLen = 400
 
 // String renders the change as one line: "- path: old", "+ path: new" or
 // "~ path: old → new".

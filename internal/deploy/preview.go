@@ -58,9 +58,7 @@ func (a *Applier) PreviewAdoption(ctx context.Context, objs []*unstructured.Unst
 		}
 		pr := AdoptionPreview{Ref: it.ref()}
 		ri := a.resource(it.mapping, it.obj.GetNamespace())
-		got, err := ri.Update(ctx, adoptionObject(it.obj, it.replaced), metav1.UpdateOptions{
-			FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll},
-		})
+		got, _, err := replace(ctx, ri, it, []string{metav1.DryRunAll})
 		if err != nil {
 			pr.Err = err
 			if fields := immutableFields(err); len(fields) > 0 {

@@ -102,32 +102,61 @@ func previousObject(live *unstructured.Unstructured) map[string]any {
 // and the failure.
 func (p *pass) takeOver(ctx context.Context, it *item, ri dynamicResource) (ObjectResult, int, *ObjectError) {
 	ref := it.ref()
+	got, writes, err := replace(ctx, ri, it, nil)
 	prev := previousObject(it.replaced)
-	got, err := ri.Update(ctx, adoptionObject(it.obj, it.replaced), metav1.UpdateOptions{FieldManager: FieldManager})
 	if err != nil {
 		if fields := immutableFields(err); len(fields) > 0 {
 			if isJob(it.obj) || p.force {
-				res, writes, oerr := p.recreate(ctx, it, ri, 1)
+				res, n, oerr := p.recreate(ctx, it, ri, writes)
 				res.Previous = prev
-				return res, writes, oerr
+				return res, n, oerr
 			}
-			return ObjectResult{}, 1, &ObjectError{Ref: ref, Fields: fields, Err: err}
+			return ObjectResult{}, writes, &ObjectError{Ref: ref, Fields: fields, Err: err}
 		}
-		if apierrors.IsConflict(err) {
-			err = fmt.Errorf("it changed while devloop adopted it, run again: %w", err)
-		}
-		return ObjectResult{}, 1, &ObjectError{Ref: ref, Err: fmt.Errorf("replacing it with the manifests' object: %w", err)}
+		return ObjectResult{}, writes, &ObjectError{Ref: ref, Err: fmt.Errorf("replacing it with the manifests' object: %w", err)}
 	}
 	changes := redactChanges(it.obj, Diff(it.replaced.Object, got.Object))
 	applied, err := ri.Apply(ctx, it.obj.GetName(), it.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	writes++
 	if err != nil {
-		return ObjectResult{}, 2, &ObjectError{Ref: ref, Err: fmt.Errorf("taking ownership of its fields after replacing it: %w", err)}
+		return ObjectResult{}, writes, &ObjectError{Ref: ref, Err: fmt.Errorf("taking ownership of its fields after replacing it: %w", err)}
 	}
 	n, err := dropUpdateEntry(ctx, ri, applied)
+	writes += n
 	if err != nil {
-		return ObjectResult{}, 2 + n, &ObjectError{Ref: ref, Err: fmt.Errorf("dropping the field ownership the object had before the apply: %w", err)}
+		return ObjectResult{}, writes, &ObjectError{Ref: ref, Err: fmt.Errorf("dropping the field ownership the object had before the apply: %w", err)}
 	}
-	return ObjectResult{Ref: ref, Action: ActionAdopted, Previous: prev, Changes: changes}, 2 + n, nil
+	return ObjectResult{Ref: ref, Action: ActionAdopted, Previous: prev, Changes: changes}, writes, nil
+}
+
+// replaceAttempts bounds the replacing writes refused because the object
+// changed since it was read (its controller updates a fresh Deployment's
+// annotations and status in the first seconds).
+const replaceAttempts = 5
+
+// replace writes the adoption object of it over it.replaced (the first step
+// of takeOver; with dryRun, the server's dry run of it) and returns what the
+// server stored (or would). On a conflict it reads the object again, into
+// it.replaced, and retries. It returns the writes made.
+func replace(ctx context.Context, ri dynamicResource, it *item, dryRun []string) (*unstructured.Unstructured, int, error) {
+	writes := 0
+	for attempt := 1; ; attempt++ {
+		got, err := ri.Update(ctx, adoptionObject(it.obj, it.replaced), metav1.UpdateOptions{FieldManager: FieldManager, DryRun: dryRun})
+		if len(dryRun) == 0 {
+			writes++
+		}
+		if err == nil || !apierrors.IsConflict(err) {
+			return got, writes, err
+		}
+		if attempt == replaceAttempts {
+			return nil, writes, fmt.Errorf("it changed %d times while devloop replaced it, run again: %w", attempt, err)
+		}
+		live, gerr := ri.Get(ctx, it.obj.GetName(), metav1.GetOptions{})
+		if gerr != nil {
+			return nil, writes, fmt.Errorf("reading it again after a conflict: %w", gerr)
+		}
+		it.replaced = live
+	}
 }
 
 // beforeFirstApply is the manager of the managedFields entry the API server
