@@ -117,3 +117,28 @@ func TestUnknownFlagExitsTwo(t *testing.T) {
 		t.Fatalf("exit %d, want 2", code)
 	}
 }
+
+// --dry-run previews an adoption: without --adopt (or deploy.adopt) it is
+// bad input, found before any cluster is contacted.
+func TestRunDryRunNeedsAdopt(t *testing.T) {
+	_, o := parse(t, newRunCmd, "run", "--adopt", "--dry-run")
+	if !o.DryRun || !o.Adopt {
+		t.Errorf("run options: %+v", o)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "devloop.yaml")
+	if err := os.WriteFile(p, []byte("apiVersion: devloop.dev/v1alpha1\nkind: Config\nmetadata:\n  name: x\ndeploy:\n  kustomize:\n    path: .\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	for _, args := range [][]string{{"run", "--dry-run"}, {"run", "--adopt", "--dry-run", "--tail"}} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), func() {}, append(args, "-f", p), Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if code != ExitUsage || !strings.Contains(errb.String(), "--dry-run") {
+			t.Errorf("%v: exit %d, want 2 naming --dry-run; stderr %q", args, code, errb.String())
+		}
+	}
+}

@@ -49,3 +49,15 @@ func TestTextSummaryAddsPhases(t *testing.T) {
 		t.Fatalf("text output: %q", buf.String())
 	}
 }
+
+func TestTextPrintsAnObjectsChanges(t *testing.T) {
+	got := Format(Event{Phase: PhaseApply, Status: StatusInfo, Object: "ConfigMap/ns/c", Message: "adopted",
+		Changes: []string{`- data.extra: "1"`, `~ data.MODE: "prod" → "dev"`}})
+	want := "• apply       ConfigMap/ns/c: adopted\n      - data.extra: \"1\"\n      ~ data.MODE: \"prod\" → \"dev\""
+	if got != want {
+		t.Errorf("Format:\n%s\nwant:\n%s", got, want)
+	}
+	if got := Format(Event{Phase: PhaseCycle, Status: StatusStart, Cycle: 2, Changes: []string{"a.go"}}); strings.Contains(got, "a.go") {
+		t.Errorf("a cycle's changed paths are printed: %q", got)
+	}
+}
