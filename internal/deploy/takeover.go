@@ -22,10 +22,10 @@ import (
 //     rendered one, devloop's labels and annotations included, with
 //     managedFields set to [{}]: every field the manifests do not name is
 //     dropped in this one write, except status and what the API server
-//     defaults or keeps (a Service's cluster IPs and node ports) and the
+//     defaults or keeps (a Service's cluster IPs) and the
 //     controllers' state of keepAssigned, and the API server strips every
 //     managedFields entry;
-//  2. server-side applies it (field manager devloop, force), which writes no
+//  2. server-side applies it (field manager devloop, force), which changes no
 //     field but makes devloop's apply the owner of every field of the
 //     manifests. On an object without managedFields the API server also
 //     records an entry "before-first-apply" (operation Update) owning every
