@@ -261,9 +261,10 @@ func (s *Server) resources(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		res, err := lister.Resources(ctx)
-		if err != nil {
+		switch {
+		case err != nil:
 			out.Error = "reading the resources: " + err.Error()
-		} else {
+		case res != nil: // none found stays [], never null: the page maps over it
 			out.Resources = res
 		}
 	}

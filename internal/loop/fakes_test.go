@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
@@ -28,7 +29,8 @@ type fakePipeline struct {
 	images   map[string]string
 	hold     bool
 	release  chan struct{}
-	failWith []error // errors of the next BuildAll calls, in order
+	failWith []error                      // errors of the next BuildAll calls, in order
+	objects  []*unstructured.Unstructured // what each Deploy renders
 	calls    chan string
 }
 
@@ -101,7 +103,10 @@ func (p *fakePipeline) imagesLocked() map[string]string {
 	return out
 }
 
-func (p *fakePipeline) Deploy(ctx context.Context, images map[string]string, _ *pipeline.Result) error {
+func (p *fakePipeline) Deploy(ctx context.Context, images map[string]string, res *pipeline.Result) error {
+	p.mu.Lock()
+	res.Objects = p.objects
+	p.mu.Unlock()
 	p.calls <- "deploy"
 	return ctx.Err()
 }

@@ -71,8 +71,10 @@ type Options struct {
 	Summary Summarizer
 	// Publish is called with the configuration in use and the objects of
 	// the pass once the first pass ended (successfully or not: objs nil if
-	// it did not render) and after every reload: the one reload path, which
-	// the logs and port-forwards follow. It must not block; may be nil.
+	// it did not render), after every reload, and after the first pass that
+	// rendered when the last one published had not: the one reload path,
+	// which the logs, port-forwards and the dashboard follow. It must not
+	// block; may be nil.
 	Publish func(cfg *config.Config, objs []*unstructured.Unstructured)
 	// URLs returns the port-forward URLs for the cycle report; may be nil.
 	URLs func() []string
@@ -202,6 +204,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		backoff   = l.opts.RetryBackoff
 		inFlight  work
 		firstPass = true
+		// rendered is whether a published pass had objects: until one
+		// has, the next pass that renders is published too (a first pass
+		// that failed to build left the logs, port-forwards and the
+		// dashboard's table without the namespaces to look in).
+		rendered = false
 	)
 	start := func() {
 		if running != nil || pending.empty() {
@@ -246,8 +253,10 @@ func (l *Loop) Run(ctx context.Context) error {
 					return err
 				}
 			}
-			if (firstPass || res.reloaded != nil) && l.opts.Publish != nil {
-				l.opts.Publish(l.runner.Config(), res.result.Objects)
+			objs := res.result.Objects
+			if (firstPass || res.reloaded != nil || (!rendered && len(objs) > 0)) && l.opts.Publish != nil {
+				l.opts.Publish(l.runner.Config(), objs)
+				rendered = len(objs) > 0
 			}
 			firstPass = false
 			switch {

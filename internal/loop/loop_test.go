@@ -28,6 +28,7 @@ type harness struct {
 	s        *fakeSyncer
 	events   chan events.Event
 	reloaded chan *config.Config
+	objects  chan int     // how many objects each Publish had
 	watcher  watcherStart // the current watcher
 	done     chan error
 	loop     *Loop
@@ -43,11 +44,14 @@ func startLoopOver(t *testing.T, p *fakePipeline, load func() (*config.Config, e
 	h := &harness{
 		t: t, p: p, w: &fakeWatcher{starts: make(chan watcherStart, 4)},
 		s: &fakeSyncer{synced: make(chan []livesync.File, 4)}, events: make(chan events.Event, 1024),
-		reloaded: make(chan *config.Config, 4), done: make(chan error, 1),
+		reloaded: make(chan *config.Config, 4), objects: make(chan int, 4), done: make(chan error, 1),
 	}
 	l := New(zaptest.NewLogger(t), recorder{h.events}, h.p, h.s, Options{
-		Load:         load,
-		Publish:      func(c *config.Config, _ []*unstructured.Unstructured) { h.reloaded <- c },
+		Load: load,
+		Publish: func(c *config.Config, objs []*unstructured.Unstructured) {
+			h.reloaded <- c
+			h.objects <- len(objs)
+		},
 		NewWatcher:   h.w.New,
 		RetryBackoff: 20 * time.Millisecond,
 	})
@@ -224,6 +228,43 @@ func TestTransientFailureRetriesWithBackoff(t *testing.T) {
 	}
 	if el := time.Since(start); el < 60*time.Millisecond {
 		t.Fatalf("three attempts in %s: the backoff was not waited", el)
+	}
+}
+
+func TestFirstRenderedPassIsPublishedAfterAFailedFirstPass(t *testing.T) {
+	proj := newProject(t)
+	p := newFakePipeline(proj.cfg)
+	p.failWith = []error{fmt.Errorf("building web: exit status 1")}
+	ns := &unstructured.Unstructured{}
+	ns.SetKind("Namespace")
+	ns.SetName("app")
+	p.objects = []*unstructured.Unstructured{ns}
+	h := startLoopOver(t, p, nil)
+	h.expect("build []")
+	h.event("failed first cycle", cycleEnded(events.StatusFailed))
+	if n := <-h.objects; n != 0 {
+		t.Fatalf("the failed first pass published %d objects, want none", n)
+	}
+	// The next pass renders: what the logs, forwards and dashboard look
+	// at is published then, once.
+	for range 2 {
+		h.send(proj.change("app/main.go"))
+		h.expect("build [web]")
+		h.expect("deploy")
+		h.event("cycle done", cycleEnded(events.StatusDone))
+	}
+	select {
+	case n := <-h.objects:
+		if n != 1 {
+			t.Fatalf("published %d objects after the first pass that rendered, want 1", n)
+		}
+	default:
+		t.Fatal("the first pass that rendered was not published")
+	}
+	select {
+	case n := <-h.objects:
+		t.Fatalf("published again (%d objects) without a reload", n)
+	default:
 	}
 }
 

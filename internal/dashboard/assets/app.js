@@ -24,7 +24,13 @@ const el = (tag, attrs = {}, ...kids) => {
   return n;
 };
 
-const state = { cycles: [], current: null, errors: new Map(), forwards: new Map(), logs: [], pods: new Set(), follow: true };
+// errors are the loop's (a failed phase; a cycle done clears them); panel
+// errors are the page's own (a panel that could not load, a script error):
+// they stay until that panel loads again.
+const state = {
+  cycles: [], current: null, errors: new Map(), panelErrors: new Map(), forwards: new Map(),
+  builds: new Map(), buildsFresh: true, logs: [], pods: new Set(), follow: true,
+};
 
 // ---- events -------------------------------------------------------------
 
@@ -38,6 +44,7 @@ function onEvent(e) {
   if (e.phase === "cycle") {
     if (e.status === "start") {
       state.current = { n: e.cycle, phases: {}, status: "running", changes: e.changes || [], started: Date.parse(e.time) };
+      state.buildsFresh = true; // this cycle's first build event replaces the last build's lines
       if (e.durationMs) state.current.phases.detect = e.durationMs;
       state.cycles.push(state.current);
       if (state.cycles.length > MAX_CYCLES) state.cycles.shift();
@@ -66,17 +73,36 @@ function onEvent(e) {
   if (e.phase === "status" || e.phase === "apply" || e.phase === "cycle") scheduleResources(200);
 }
 
+// tagOf is the tag of an image reference (name:tag or name@digest).
+function tagOf(ref) {
+  if (!ref) return "";
+  const at = ref.indexOf("@");
+  if (at >= 0) return ref.slice(at + 1);
+  const slash = ref.lastIndexOf("/"), colon = ref.lastIndexOf(":");
+  return colon > slash ? ref.slice(colon + 1) : "";
+}
+
+// onBuild keeps what happened to each artifact in the last cycle that
+// built or checked any: building, built, already present, or failed.
 function onBuild(e) {
-  const pre = $("build");
-  if (e.status === "start") { pre.className = "muted"; pre.textContent = `building ${e.artifact} (${e.image || ""})…`; }
-  else if (e.status === "done") { pre.className = ""; pre.textContent = `${e.artifact}: ${e.message} in ${(e.durationMs / 1000).toFixed(1)} s`; }
-  else if (e.status === "failed") {
+  if (!e.artifact) return;
+  if (state.buildsFresh) { state.builds.clear(); state.buildsFresh = false; }
+  const tag = tagOf(e.image), secs = ((e.durationMs || 0) / 1000).toFixed(1);
+  const b = { status: e.status, text: "", output: "" };
+  if (e.status === "start") b.text = `building${tag ? " (tag " + tag + ")" : ""}…`;
+  else if (e.status === "done") b.text = `${e.message || "built"} in ${secs} s`;
+  else if (e.status === "skipped") {
+    const where = /already in the (cluster|engine|registry)/.exec(e.message || "");
+    b.text = where ? `already in the ${where[1]} (tag ${tag}), nothing to build` : `not built: ${e.message || "skipped"}`;
+  } else if (e.status === "failed") {
     // The failing step first: buildx's error, then the rest.
     const lines = (e.message || "").split("\n");
     const i = lines.findIndex((l) => /ERROR|error:|failed to solve/.test(l));
-    pre.className = "";
-    pre.textContent = `${e.artifact} failed:\n` + (i > 0 ? [...lines.slice(i), "", ...lines.slice(0, i)] : lines).join("\n");
-  }
+    b.text = `failed after ${secs} s`;
+    b.output = (i > 0 ? [...lines.slice(i), "", ...lines.slice(0, i)] : lines).join("\n");
+  } else return;
+  state.builds.set(e.artifact, b);
+  renderBuilds();
 }
 
 function onForward(e) {
@@ -118,9 +144,24 @@ function renderChart() {
 }
 
 function renderErrors() {
+  const all = [...state.panelErrors.values(), ...state.errors.values()];
   const box = $("errors");
-  box.hidden = state.errors.size === 0;
-  box.textContent = [...state.errors.values()].join("\n");
+  box.hidden = all.length === 0;
+  box.textContent = all.join("\n");
+}
+
+// panelError shows (msg set) or clears (msg empty) the error of one panel.
+function panelError(key, msg) {
+  if (msg) state.panelErrors.set(key, msg);
+  else if (!state.panelErrors.delete(key)) return;
+  renderErrors();
+}
+
+function renderBuilds() {
+  const items = [...state.builds.entries()].map(([name, b]) =>
+    el("div", { class: "artifact " + b.status, "data-artifact": name, "data-status": b.status },
+      el("b", { text: name }), ": ", b.text, ...(b.output ? [el("pre", { text: b.output })] : [])));
+  $("build").replaceChildren(...(items.length ? items : [el("span", { class: "muted", text: "no build yet" })]));
 }
 
 function renderForwards() {
@@ -137,18 +178,35 @@ function scheduleResources(ms) {
   resourcesTimer = setTimeout(() => { resourcesTimer = null; loadResources(); }, ms);
 }
 
+// getJSON fetches one of devloop's answers; any failure (devloop gone, an
+// HTTP error, not JSON) is an Error saying which.
+async function getJSON(path) {
+  let r;
+  try { r = await fetch(path, { cache: "no-store" }); } catch (err) { throw new Error(`${path}: devloop did not answer (${err.message})`); }
+  const body = await r.text();
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${body.trim()}`);
+  try { return JSON.parse(body); } catch (err) { throw new Error(`${path}: not JSON (${err.message})`); }
+}
+
+// The answers of overlapping loads may arrive out of order: only the newest
+// request's is drawn.
+let resourcesSeq = 0;
 async function loadResources() {
+  const seq = ++resourcesSeq;
   try {
-    const r = await (await fetch("/api/resources")).json();
-    const rows = r.resources.map((x) => el("tr", { "data-kind": x.kind, "data-name": x.name },
-      el("td", { text: x.kind }), el("td", { text: x.name }), el("td", { text: x.namespace }),
+    const r = await getJSON("/api/resources");
+    if (seq !== resourcesSeq) return;
+    if (!Array.isArray(r.resources)) throw new Error("/api/resources: the answer has no list of resources");
+    const rows = r.resources.map((x) => el("tr", { "data-kind": String(x.kind), "data-name": String(x.name), "data-namespace": String(x.namespace || "") },
+      el("td", { text: x.kind }), el("td", { text: x.name }), el("td", { text: x.namespace || "" }),
       el("td", { class: "status-" + x.status, text: x.status }), el("td", { text: x.ready || "" }),
-      el("td", { text: String(x.restarts) }), el("td", { text: x.status === "Current" ? "" : (x.reason || "") }),
-      el("td", { text: x.age })));
+      el("td", { text: String(x.restarts ?? "") }), el("td", { text: x.status === "Current" ? "" : (x.reason || "") }),
+      el("td", { text: x.age || "" })));
     $("resources").tBodies[0].replaceChildren(...rows);
-    if (r.error) { state.errors.set("resources", r.error); renderErrors(); }
-    else if (state.errors.delete("resources")) renderErrors();
-  } catch (err) { /* devloop is gone; the stream badge says so */ }
+    panelError("resources", r.error ? `resources: ${r.error}` : "");
+  } catch (err) {
+    if (seq === resourcesSeq) panelError("resources", `resources: ${err.message}`);
+  }
 }
 
 // ---- logs: bounded, filtered, virtualized ---------------------------------
@@ -190,21 +248,30 @@ function renderLogs() {
 // ---- buttons --------------------------------------------------------------
 
 async function post(path) {
-  const r = await fetch(path, { method: "POST", headers: { "X-Devloop": "1" } });
-  if (!r.ok) { state.errors.set("button", `${path}: ${r.status} ${await r.text()}`); renderErrors(); }
+  try {
+    const r = await fetch(path, { method: "POST", headers: { "X-Devloop": "1" } });
+    panelError("button", r.ok ? "" : `${path}: ${r.status} ${(await r.text()).trim()}`);
+  } catch (err) {
+    panelError("button", `${path}: devloop did not answer (${err.message})`);
+  }
 }
 
 async function loadArtifacts() {
-  const a = await (await fetch("/api/artifacts")).json();
-  if (!a.triggers) return;
-  const buttons = a.artifacts.map((name) => {
-    const b = el("button", { "data-artifact": name, text: "rebuild " + name });
-    b.onclick = () => post("/api/rebuild?artifact=" + encodeURIComponent(name));
-    return b;
-  });
-  const d = el("button", { id: "redeploy", text: "redeploy" });
-  d.onclick = () => post("/api/redeploy");
-  $("actions").replaceChildren(...buttons, d);
+  try {
+    const a = await getJSON("/api/artifacts");
+    if (!a.triggers || !Array.isArray(a.artifacts)) { $("actions").replaceChildren(); panelError("artifacts", ""); return; }
+    const buttons = a.artifacts.map((name) => {
+      const b = el("button", { "data-artifact": name, text: "rebuild " + name });
+      b.onclick = () => post("/api/rebuild?artifact=" + encodeURIComponent(name));
+      return b;
+    });
+    const d = el("button", { id: "redeploy", text: "redeploy" });
+    d.onclick = () => post("/api/redeploy");
+    $("actions").replaceChildren(...buttons, d);
+    panelError("artifacts", "");
+  } catch (err) {
+    panelError("artifacts", `rebuild buttons: ${err.message}`);
+  }
 }
 
 // ---- start ----------------------------------------------------------------
@@ -213,19 +280,31 @@ async function loadArtifacts() {
 // the server's whole backlog, so nothing is shown twice.
 function reset() {
   state.cycles = []; state.current = null; state.errors.clear(); state.forwards.clear();
+  state.builds.clear(); state.buildsFresh = true; state.panelErrors.delete("stream");
   state.logs = []; state.pods.clear();
   $("logpod").replaceChildren(el("option", { value: "", text: "every pod" }));
-  renderChart(); renderErrors(); renderForwards(); scheduleLogs();
+  renderChart(); renderErrors(); renderForwards(); renderBuilds(); scheduleLogs();
 }
+
+// handle runs one stream message's handler; a message it cannot take is
+// shown in the error bar, and the stream goes on.
+const handle = (kind, f) => (m) => {
+  try { f(JSON.parse(m.data)); } catch (err) { panelError("stream", `a ${kind} from devloop could not be shown: ${err.message}`); }
+};
 
 function connect() {
   const src = new EventSource("/api/stream");
   src.onopen = reset;
-  src.addEventListener("event", (m) => onEvent(JSON.parse(m.data)));
-  src.addEventListener("log", (m) => onLog(JSON.parse(m.data)));
+  src.addEventListener("event", handle("event", onEvent));
+  src.addEventListener("log", handle("log line", onLog));
   src.addEventListener("ready", () => { $("conn").textContent = "live"; $("conn").className = "badge live"; loadArtifacts(); loadResources(); });
   src.onerror = () => { $("conn").textContent = "devloop not answering"; $("conn").className = "badge down"; };
 }
+
+// Nothing the page's script does wrong goes unseen: it is shown in the
+// error bar (and stays in the console).
+window.addEventListener("error", (e) => panelError("script", `page script error: ${e.message}`));
+window.addEventListener("unhandledrejection", (e) => panelError("script", `page script error: ${e.reason && e.reason.message || e.reason}`));
 
 window.addEventListener("DOMContentLoaded", () => {
   const legend = PHASES.map((p) => el("span", {}, el("i", { style: "background:" + COLORS[p] }), p));
