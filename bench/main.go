@@ -25,7 +25,7 @@ func run() int {
 	var (
 		devloop = flag.String("devloop", "bin/devloop", "the devloop binary to measure")
 		out     = flag.String("out", "", "JSON results file (default bench/results/<date>[-<only>][-quick].json)")
-		only    = flag.String("only", "", "comma-separated scenarios to run (change,change-kind,change-kind-import,noop,warm,idle,apply,deliver,sync,cache,restart; default all)")
+		only    = flag.String("only", "", "comma-separated scenarios to run (change,change-kind,change-kind-import,noop,warm,idle,apply,deliver,sync,cache,restart,compile; default all)")
 		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
 	)
 	flag.Parse()
@@ -78,6 +78,7 @@ func run() int {
 		{"sync", b.syncScenario},
 		{"cache", b.cacheScenario},
 		{"restart", b.restartScenario},
+		{"compile", b.compileScenario},
 	}
 	started := time.Now()
 	for _, s := range scenarios {
