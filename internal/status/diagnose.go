@@ -110,7 +110,7 @@ func (j judge) crashed(pod *corev1.Pod, t *corev1.ContainerStateTerminated) bool
 func sandboxRenewedAfter(pod *corev1.Pod, t time.Time) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReadyToStartContainers && c.Status == corev1.ConditionTrue {
-			return c.LastTransitionTime.Time.After(t)
+			return c.LastTransitionTime.After(t)
 		}
 	}
 	return false
