@@ -1,9 +1,25 @@
-// Package dashboardtest opens the dashboard of a running `devloop dev` on
-// examples/notes in a real Chromium (Debian's chromium, driven by chromedp)
-// and checks what the page promises: resources shown Ready, an edit making
-// a new cycle appear in the chart with its phases, a pod's log line, the
-// rebuild button starting a cycle, and requests from another origin refused.
-// Screenshots go to .artifacts/dashboard/ (git-ignored).
+// Package dashboardtest opens the dashboard in a real Chromium (Debian's
+// chromium, headless, 1280 px wide, driven by chromedp).
+//
+// TestPageShowsWhatTheServerHas serves it with a fake cluster (no cluster
+// needed). TestDashboardInChromium runs `devloop dev` on examples/notes and
+// opens the page as a user does: before the first deploy, after it finished
+// with nothing new happening, after a reload, and after devloop restarted
+// (the open page reconnecting, and a new one); each time it waits for a row
+// of every applied object (and the StatefulSet's claim) Current, the
+// port-forward serving, Last build saying what happened to each artifact
+// ("already in the cluster (tag ...)" after the restart), and no error of
+// the page's own. It also checks an edit's cycle in the chart with its
+// phases, a pod's log lines without duplicates, the rebuild button, the
+// error bar while devloop is down, and requests from another origin
+// refused.
+//
+// Screenshots go to $DEVLOOP_TEST_ARTIFACTS/dashboard/ when that is set,
+// else to .artifacts/dashboard/ at the repository's root (git-ignored):
+// before-first-deploy.png, after-deploy.png, after-reload.png,
+// cycle-and-logs.png, devloop-stopped.png, after-restart.png,
+// after-restart-new-page.png, fake-*.png, and failed-<page>.png when a step
+// fails.
 package dashboardtest
 
 import (
@@ -11,8 +27,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -24,124 +38,112 @@ import (
 	"github.com/devloop-dev/devloop/internal/testenv/devproc"
 )
 
-type event = devproc.Event
-
 func TestDashboardInChromium(t *testing.T) {
 	env := testenv.Require(t)
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (make env-up installs Debian's chromium): %v", err)
-	}
 	dir, name := testenv.CopyExample(t, "notes")
 	edit(t, filepath.Join(dir, "devloop.yaml"), "localPort: 8080", "localPort: "+strconv.Itoa(devproc.FreePort(t)))
 	uiPort := devproc.FreePort(t)
-	p, err := devproc.Launch(devproc.Command{Binary: testenv.Binary(t), Dir: dir,
-		Args: []string{"dev", "-o", "json", "--ui-port", strconv.Itoa(uiPort)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := &dev{t: t, dir: dir, ns: name, args: []string{"dev", "-o", "json", "--ui-port", strconv.Itoa(uiPort)}}
 	t.Cleanup(func() {
-		p.Stop(2 * time.Minute)
+		if d.p != nil {
+			d.p.Stop(2 * time.Minute)
+		}
 		r := env.Devloop(t, dir, 3*time.Minute, "delete", "--data")
 		if r.Code != 0 {
 			t.Logf("cleanup: devloop delete --data exited %d", r.Code)
 		}
 		_ = env.Command(context.Background(), "kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found").Run()
 	})
-	ui, _, err := p.WaitFor(context.Background(), 0, 2*time.Minute, func(e event) bool { return e.Phase == "ui" && e.URL != "" })
-	if err != nil {
-		t.Fatalf("no ui event with the dashboard's URL (%v)\n%s", err, p.Tail(40))
+	d.launch()
+	if want := fmt.Sprintf("http://127.0.0.1:%d/", uiPort); d.ui != want {
+		t.Fatalf("ui event url %s, want %s", d.ui, want)
 	}
-	if want := fmt.Sprintf("http://127.0.0.1:%d/", uiPort); ui.URL != want || ui.Status != "done" {
-		t.Fatalf("ui event %+v, want status done and url %s", ui, want)
-	}
-	if _, _, err := p.WaitFor(context.Background(), 0, 5*time.Minute, func(e event) bool { return e.Phase == "portforward" && e.URL != "" }); err != nil {
-		t.Fatalf("devloop dev did not deploy and forward within 5m\n%s", p.Tail(40))
-	}
+	b := startBrowser(t, func() string { return "devloop:\n" + d.p.Tail(30) })
+	live := poll(`document.getElementById("conn").textContent === "live"`)
 
-	artifacts := filepath.Join(testenv.RepoRoot(t), ".artifacts", "dashboard")
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
+	// Before the first deploy: the page is open while devloop builds.
+	early := b.first("early")
+	early.do("the page opened before the first deploy goes live", 30*time.Second, chromedp.Navigate(d.ui), live)
+	if d.cycleEnded() {
+		t.Logf("the first cycle ended before the page went live: the early page saw a finished deploy")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1400))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	// The first Run starts the browser: never under a timeout.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	run := func(what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, timeout)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(bctx, t, filepath.Join(artifacts, "failed.png"))
-			t.Fatalf("%s: %v\ndevloop:\n%s", what, err, p.Tail(30))
-		}
-	}
-	// No polling timeout of chromedp's own (30 s by default, which cut the
-	// 4 min a cold build gets): each step's context bounds it.
-	js := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))
-	}
-	eval := func(what, expr string, out any) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			return evaluateInto(ctx, tg, expr, out)
-		})); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	d.settled()
+	early.until("the page opened before the first deploy shows it", 2*time.Minute, checkPage(d.want()))
+	early.shot("before-first-deploy")
 
-	run("the page loads and goes live", 30*time.Second,
-		chromedp.Navigate(ui.URL),
-		js(`document.getElementById("conn").textContent === "live"`))
-	run("the resources are shown Ready", time.Minute,
-		js(`[...document.querySelectorAll('#resources tr[data-kind="Deployment"][data-name="notes-web"] td')].some(td => td.textContent === "Current")`),
-		js(`[...document.querySelectorAll('#resources tr[data-kind="StatefulSet"][data-name="notes-store"] td')].some(td => td.textContent === "1/1")`))
-	shot(bctx, t, filepath.Join(artifacts, "ready.png"))
+	// After it finished, nothing new happening: a new page.
+	d.quiet(3 * time.Second)
+	page := b.tab("late")
+	page.do("the page opened after the deploy goes live", 30*time.Second, chromedp.Navigate(d.ui), live)
+	page.until("the page opened after the deploy shows it", time.Minute, checkPage(d.want()))
+	page.shot("after-deploy")
+
+	page.do("reload", 30*time.Second, chromedp.Reload(), live)
+	page.until("the reloaded page shows the deploy", time.Minute, checkPage(d.want()))
+	page.shot("after-reload")
 
 	var lastCycle int
-	eval("the newest cycle in the chart", `Math.max(0, ...[...document.querySelectorAll("#chart .row")].map(r => +r.dataset.cycle))`, &lastCycle)
+	page.eval("the newest cycle in the chart", `Math.max(0, ...[...document.querySelectorAll("#chart .row")].map(r => +r.dataset.cycle))`, &lastCycle)
+	from := d.p.Len()
 	edit(t, filepath.Join(dir, "web", "version.go"), `"v1"`, `"v-ui-`+name+`"`)
 	row := fmt.Sprintf(`[...document.querySelectorAll("#chart .row.done")].find(r => +r.dataset.cycle > %d)`, lastCycle)
-	run("an edit makes a new cycle appear in the chart with its phases", 4*time.Minute,
-		js(row+` !== undefined && `+row+`.querySelector(".bar").children.length >= 3`))
+	page.do("an edit makes a new cycle appear in the chart with its phases", 4*time.Minute,
+		poll(row+` !== undefined && `+row+`.querySelector(".bar").children.length >= 3`))
 	var phases []string
-	eval("read the new cycle's phases", `[...`+row+`.querySelector(".bar").children].map(s => s.title.split(" ")[0])`, &phases)
+	page.eval("read the new cycle's phases", `[...`+row+`.querySelector(".bar").children].map(s => s.title.split(" ")[0])`, &phases)
 	t.Logf("the new cycle's phases in the chart: %v", phases)
 	if !contains(phases, "build") || !contains(phases, "ready") {
 		t.Errorf("the new cycle's bar shows %v, want build and ready among them", phases)
 	}
+	d.cycleEnd(from)
+	page.until("the edit's cycle in Last build", time.Minute, checkPage(d.want()))
 
-	run("a pod's log line appears", time.Minute,
-		js(`[...document.querySelectorAll("#logpod option")].some(o => o.value.startsWith("notes-web-"))`),
-		js(`document.querySelectorAll("#loglines div").length > 0`))
+	page.do("a pod's log line appears", time.Minute,
+		poll(`[...document.querySelectorAll("#logpod option")].some(o => o.value.startsWith("notes-web-"))`),
+		poll(`document.querySelectorAll("#loglines div").length > 0`))
 	var dupes []string
-	eval("log lines shown twice", `(() => { const seen = new Set(), d = [];
+	page.eval("log lines shown twice", `(() => { const seen = new Set(), d = [];
 		for (const l of state.logs) { const k = l.pod + "|" + l.text; if (seen.has(k)) d.push(k); seen.add(k); }
 		return d; })()`, &dupes)
 	if len(dupes) > 0 {
 		t.Errorf("log lines shown twice: %v", dupes)
 	}
-	shot(bctx, t, filepath.Join(artifacts, "cycle-and-logs.png"))
+	page.shot("cycle-and-logs")
 
-	from := p.Len()
-	run("click rebuild notes-web", 20*time.Second,
+	from = d.p.Len()
+	page.do("click rebuild notes-web", 20*time.Second,
 		chromedp.WaitVisible(`button[data-artifact="notes-web"]`), chromedp.Click(`button[data-artifact="notes-web"]`))
-	if _, _, err := p.WaitFor(context.Background(), from, 3*time.Minute, func(e event) bool {
+	if _, _, err := d.p.WaitFor(context.Background(), from, 3*time.Minute, func(e event) bool {
 		return e.Phase == "build" && e.Status == "done" && e.Artifact == "notes-web"
 	}); err != nil {
-		t.Fatalf("the rebuild button did not build notes-web (%v)\n%s", err, p.Tail(30))
+		t.Fatalf("the rebuild button did not build notes-web (%v)\n%s", err, d.p.Tail(30))
 	}
+	d.cycleEnd(from)
+	page.until("the rebuild in Last build", time.Minute, checkPage(d.want()))
+
+	// devloop stops: the open page says so, in the badge and the error bar.
+	d.p.Stop(2 * time.Minute)
+	page.do("the page notices devloop is gone", 30*time.Second,
+		poll(`document.getElementById("conn").textContent === "devloop not answering"`),
+		poll(`!document.getElementById("errors").hidden && document.getElementById("errors").textContent.includes("resources: /api/resources: devloop did not answer")`))
+	page.shot("devloop-stopped")
+
+	// devloop starts again (its Ctrl-C removed the objects but kept the
+	// images and the claim): the open page reconnects, and a new one.
+	d.launch()
+	d.settled()
+	after := d.want()
+	for _, bl := range after.Builds {
+		if bl.Status != "skipped" {
+			t.Logf("after the restart %s was %s (%s), not found in the cluster", bl.Artifact, bl.Status, bl.Text)
+		}
+	}
+	page.until("the open page shows the restarted devloop's deploy", 2*time.Minute, checkPage(after))
+	page.shot("after-restart")
+	fresh := b.tab("after-restart")
+	fresh.do("a page opened after the restart goes live", 30*time.Second, chromedp.Navigate(d.ui), live)
+	fresh.until("a page opened after the restart shows the deploy", time.Minute, checkPage(d.want()))
+	fresh.shot("after-restart-new-page")
 
 	// Another origin: a page served from another port of this machine tries
 	// the button with fetch; devloop must not start anything.
@@ -149,20 +151,20 @@ func TestDashboardInChromium(t *testing.T) {
 		fmt.Fprintf(w, `<!doctype html><script>
 fetch(%q, {method: "POST", headers: {"X-Devloop": "1"}}).then(r => document.title = "status " + r.status, e => document.title = "blocked");
 fetch(%q, {method: "POST", mode: "no-cors"}).finally(() => document.body.dataset.done = "1");
-</script>`, ui.URL+"api/redeploy", ui.URL+"api/rebuild?artifact=notes-web")
+</script>`, d.ui+"api/redeploy", d.ui+"api/rebuild?artifact=notes-web")
 	}))
-	defer evil.Close()
-	time.Sleep(2 * time.Second) // let the rebuild's cycle end
-	from = p.Len()
+	t.Cleanup(evil.Close)
+	d.quiet(2 * time.Second)
+	from = d.p.Len()
 	var title string
-	run("a page of another origin tries the buttons", 20*time.Second,
-		chromedp.Navigate(evil.URL), js(`document.body.dataset.done === "1"`))
-	eval("the other page's title", `document.title`, &title)
+	fresh.do("a page of another origin tries the buttons", 20*time.Second,
+		chromedp.Navigate(evil.URL), poll(`document.body.dataset.done === "1"`))
+	fresh.eval("the other page's title", `document.title`, &title)
 	t.Logf("the other origin's fetch ended with %q", title)
-	if _, _, err := p.WaitFor(context.Background(), from, 5*time.Second, func(e event) bool { return e.Phase == "cycle" && e.Status == "start" }); err == nil {
+	if _, _, err := d.p.WaitFor(context.Background(), from, 5*time.Second, func(e event) bool { return e.Phase == "cycle" && e.Status == "start" }); err == nil {
 		t.Fatalf("a page of another origin started a cycle")
 	}
-	req, _ := http.NewRequest(http.MethodPost, ui.URL+"api/redeploy", nil)
+	req, _ := http.NewRequest(http.MethodPost, d.ui+"api/redeploy", nil)
 	req.Header.Set("Origin", "https://evil.example")
 	req.Header.Set("X-Devloop", "1")
 	resp, err := http.DefaultClient.Do(req)
@@ -173,21 +175,6 @@ fetch(%q, {method: "POST", mode: "no-cors"}).finally(() => document.body.dataset
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a cross-origin POST got %d, want 403", resp.StatusCode)
 	}
-}
-
-func shot(ctx context.Context, t *testing.T, path string) {
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Logf("screenshot %s: %v", path, err)
-		return
-	}
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
-		t.Logf("screenshot %s: %v", path, err)
-		return
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 func contains(list []string, s string) bool {
@@ -203,24 +190,4 @@ func contains(list []string, s string) bool {
 func edit(t *testing.T, path, old, new string) {
 	t.Helper()
 	testenv.Edit(t, path, old, new)
-}
-
-// evaluateInto evaluates a JavaScript expression in the page and decodes its
-// value into out.
-func evaluateInto(ctx context.Context, tg *chromedp.Target, expr string, out any) error {
-	switch o := out.(type) {
-	case *int:
-		v, err := chromedp.Evaluate[int](expr)(ctx, tg)
-		*o = v
-		return err
-	case *string:
-		v, err := chromedp.Evaluate[string](expr)(ctx, tg)
-		*o = v
-		return err
-	case *[]string:
-		v, err := chromedp.Evaluate[[]string](expr)(ctx, tg)
-		*o = v
-		return err
-	}
-	return fmt.Errorf("evaluateInto: unsupported %T", out)
 }
