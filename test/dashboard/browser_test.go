@@ -104,7 +104,6 @@ func (tb *tab) do(what string, timeout time.Duration, actions ...chromedp.Action
 func (tb *tab) until(what string, timeout time.Duration, check string) {
 	tb.b.t.Helper()
 	deadline := time.Now().Add(timeout)
-	last := "nothing evaluated"
 	for {
 		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](check))
@@ -112,10 +111,9 @@ func (tb *tab) until(what string, timeout time.Duration, check string) {
 		if err == nil && v == "" {
 			return
 		}
+		last := v
 		if err != nil {
 			last = "evaluating: " + err.Error()
-		} else {
-			last = v
 		}
 		if time.Now().After(deadline) {
 			tb.shot("failed-" + tb.name)
@@ -160,12 +158,6 @@ func (tb *tab) shot(name string) {
 // minutes a cold build gets).
 func poll(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))
-}
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
 
 // jsValue encodes v as a JavaScript literal.
