@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/devloop-dev/devloop/internal/docker"
+	"github.com/devloop-dev/devloop/internal/registry"
 	"github.com/devloop-dev/devloop/internal/testenv"
 )
 
@@ -176,9 +177,9 @@ func TestEnvBuildMultiPlatformPush(t *testing.T) {
 	if !slices.Equal(got, two) {
 		t.Fatalf("index platforms %v, want %v", got, two)
 	}
-	d, ok, err := ExistsInRegistry(ctx, repo+":v1")
+	d, ok, err := registry.New(zap.NewNop()).Exists(ctx, repo+":v1")
 	if err != nil || !ok || repo+"@"+d != res.Ref {
-		t.Fatalf("ExistsInRegistry: %q %v %v", d, ok, err)
+		t.Fatalf("registry Exists: %q %v %v", d, ok, err)
 	}
 }
 

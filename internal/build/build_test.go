@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"go.uber.org/zap"
 )
 
@@ -192,38 +187,5 @@ func TestBuildCancelKillsProcessGroup(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat"); err == nil && !strings.Contains(string(st), ") Z ") {
 		t.Fatalf("child %s still running: %s", pid, st)
-	}
-}
-
-func TestExistsInRegistry(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host+"/a:t1", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := img.Digest()
-	d, ok, err := ExistsInRegistry(context.Background(), host+"/a:t1")
-	if err != nil || !ok || d != want.String() {
-		t.Fatalf("present: %q %v %v (want %s)", d, ok, err, want)
-	}
-	if _, ok, err := ExistsInRegistry(context.Background(), host+"/a:other"); err != nil || ok {
-		t.Fatalf("absent: %v %v", ok, err)
-	}
-}
-
-func TestIsLoopbackHost(t *testing.T) {
-	for h, want := range map[string]bool{"127.0.0.1:5000": true, "localhost:5001": true, "[::1]:5000": true, "localhost": true, "ghcr.io": false, "10.0.0.1:5000": false} {
-		if IsLoopbackHost(h) != want {
-			t.Errorf("IsLoopbackHost(%q) != %v", h, want)
-		}
 	}
 }

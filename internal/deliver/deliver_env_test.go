@@ -19,6 +19,7 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/build"
 	"github.com/devloop-dev/devloop/internal/docker"
+	"github.com/devloop-dev/devloop/internal/registry"
 	"github.com/devloop-dev/devloop/internal/testenv"
 )
 
@@ -94,7 +95,7 @@ func TestEnvContainerdImport(t *testing.T) {
 	if len(cluster.Platforms) == 0 {
 		t.Fatal("no platforms from the Ready nodes")
 	}
-	d, err := New(cluster, k.engine, k.log)
+	d, err := New(cluster, k.engine, registry.New(k.log), k.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestEnvContainerdImport(t *testing.T) {
 func TestEnvRegistryPush(t *testing.T) {
 	k := newEnvKit(t)
 	ctx := context.Background()
-	d := NewRegistry(k.env.Registry, "", k.engine, k.log)
+	d := NewRegistry(k.env.Registry, "", k.engine, registry.New(k.log), k.log)
 	name := unique("devloop-test-push")
 	// The name makes the big layer unique: BuildKit's cache would otherwise
 	// reuse the one a previous run already pushed.
@@ -163,7 +164,7 @@ func TestEnvRegistryPush(t *testing.T) {
 	if rep.Skipped || rep.Bytes < 200_000_000 || !strings.HasPrefix(rep.Ref, k.env.Registry+"/"+name+"@sha256:") {
 		t.Fatalf("first push %+v", rep)
 	}
-	digest, ok, err := build.ExistsInRegistry(ctx, k.env.Registry+"/"+name+":v1")
+	digest, ok, err := registry.New(k.log).Exists(ctx, k.env.Registry+"/"+name+":v1")
 	if err != nil || !ok || !strings.HasSuffix(rep.Ref, digest) {
 		t.Fatalf("registry has %q %v %v", digest, ok, err)
 	}
@@ -204,7 +205,7 @@ func TestEnvKindNodeImport(t *testing.T) {
 	if cluster.Kind != KindKind || cluster.Name != env.KindCluster || !strings.Contains(cluster.Reason, "provider ID kind://") {
 		t.Fatalf("cluster %+v, want kind cluster %q detected from its node's provider ID", cluster, env.KindCluster)
 	}
-	d, err := New(cluster, k.engine, k.log)
+	d, err := New(cluster, k.engine, registry.New(k.log), k.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestEnvSharedEngine(t *testing.T) {
 	k := newEnvKit(t)
 	ctx := context.Background()
 	for _, kind := range []Kind{KindDockerDesktop, KindMinikube, KindSharedEngine} {
-		d, err := New(Cluster{Kind: kind}, k.engine, k.log)
+		d, err := New(Cluster{Kind: kind}, k.engine, registry.New(k.log), k.log)
 		if err != nil {
 			t.Fatal(err)
 		}

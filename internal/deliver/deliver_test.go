@@ -7,6 +7,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"go.uber.org/zap"
+
+	"github.com/devloop-dev/devloop/internal/registry"
 )
 
 func TestNormalizeRef(t *testing.T) {
@@ -60,7 +62,7 @@ func TestParsePush(t *testing.T) {
 }
 
 func TestRegistryRefs(t *testing.T) {
-	r := NewRegistry("localhost:5001", "kind-registry:5000", nil, zap.NewNop())
+	r := NewRegistry("localhost:5001", "kind-registry:5000", nil, registry.New(zap.NewNop()), zap.NewNop())
 	push, d, err := r.target("notes-web:abc")
 	if err != nil || push != "localhost:5001/notes-web:abc" || d != "" {
 		t.Fatalf("%q %q %v", push, d, err)
@@ -68,7 +70,7 @@ func TestRegistryRefs(t *testing.T) {
 	if got := r.clusterRef(push, "sha256:ff"); got != "kind-registry:5000/notes-web@sha256:ff" {
 		t.Fatalf("cluster ref %q", got)
 	}
-	r = NewRegistry("127.0.0.1:5000", "", nil, zap.NewNop())
+	r = NewRegistry("127.0.0.1:5000", "", nil, registry.New(zap.NewNop()), zap.NewNop())
 	// A multi-platform build already pushed by digest stays as it is.
 	push, d, err = r.target("127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64))
 	if err != nil || d != "sha256:"+strings.Repeat("a", 64) || r.clusterRef(push, d) != "127.0.0.1:5000/app@"+d {
@@ -117,7 +119,7 @@ func TestNewPicksPath(t *testing.T) {
 		KindContainerd: "containerd import", KindK3s: "containerd import", KindKind: "kind node import",
 		KindK3d: "k3d node import", KindRegistry: "registry push", KindMinikube: "shared engine", KindDockerDesktop: "shared engine",
 	} {
-		d, err := New(Cluster{Kind: kind, ContainerdAddress: "/x.sock", Registry: "127.0.0.1:5000", Name: "n"}, nil, zap.NewNop())
+		d, err := New(Cluster{Kind: kind, ContainerdAddress: "/x.sock", Registry: "127.0.0.1:5000", Name: "n"}, nil, registry.New(zap.NewNop()), zap.NewNop())
 		if err != nil || !strings.HasPrefix(d.Method(), method) {
 			t.Errorf("%s: %v %v", kind, d, err)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	"go.uber.org/zap"
+
+	"github.com/devloop-dev/devloop/internal/registry"
 )
 
 // Deliverer gets an image from the engine to where the cluster runs it.
@@ -60,8 +62,9 @@ type Engine interface {
 
 // New returns the deliverer for a detected cluster. The import paths read
 // image content from the engine's own containerd when it is on this
-// machine (EngineContainerdEnv names its socket when the engine does not).
-func New(c Cluster, engine Engine, log *zap.Logger) (Deliverer, error) {
+// machine (EngineContainerdEnv names its socket when the engine does not);
+// the registry path reads and pushes through reg.
+func New(c Cluster, engine Engine, reg *registry.Client, log *zap.Logger) (Deliverer, error) {
 	content := os.Getenv(EngineContainerdEnv)
 	switch c.Kind {
 	case KindContainerd, KindK3s:
@@ -71,7 +74,7 @@ func New(c Cluster, engine Engine, log *zap.Logger) (Deliverer, error) {
 	case KindK3d:
 		return NewNodes(NodeSelector{Label: "k3d.cluster", Cluster: c.Name, Flavour: "k3d"}, engine, log).ForPlatforms(c.Platforms).FromEngineContainerd(content), nil
 	case KindRegistry:
-		return NewRegistry(c.Registry, c.RegistryFromCluster, engine, log), nil
+		return NewRegistry(c.Registry, c.RegistryFromCluster, engine, reg, log), nil
 	case KindMinikube, KindDockerDesktop, KindSharedEngine:
 		return EngineShared{Kind: c.Kind, Engine: engine}, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/devloop-dev/devloop/internal/build"
+	"github.com/devloop-dev/devloop/internal/registry"
 	"github.com/devloop-dev/devloop/internal/testenv"
 )
 
@@ -107,7 +108,7 @@ func TestEnvEngine26ContainerdImport(t *testing.T) {
 	if cluster.Kind != KindContainerd || len(cluster.Platforms) != 1 {
 		t.Fatalf("cluster %+v, want the test cluster's containerd with one platform", cluster)
 	}
-	d, err := New(cluster, k.engine, k.log)
+	d, err := New(cluster, k.engine, registry.New(k.log), k.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/devloop-dev/devloop/internal/registry"
 	"github.com/devloop-dev/devloop/internal/testenv"
 )
 
@@ -68,7 +69,7 @@ func TestEnvK3sImpersonated(t *testing.T) {
 		t.Fatal("ctr is still on PATH")
 	}
 
-	d, err := New(cluster, k.engine, k.log)
+	d, err := New(cluster, k.engine, registry.New(k.log), k.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,10 @@ package deliver
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/devloop-dev/devloop/internal/build"
+	"github.com/devloop-dev/devloop/internal/registry"
 )
 
 // layerSizes maps the short IDs the engine's push progress uses (the first
@@ -16,14 +13,10 @@ import (
 // manifest (every child manifest of an index): the bytes of a layer that
 // was pushed without progress lines (the containerd image store reports
 // small layers only as "Pushed").
-func layerSizes(ctx context.Context, ref string) (map[string]int64, error) {
-	r, err := name.ParseReference(ref, build.RegistryOptions(ref)...)
+func layerSizes(ctx context.Context, reg *registry.Client, ref string) (map[string]int64, error) {
+	desc, err := reg.Get(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", ref, err)
-	}
-	desc, err := remote.Get(r, remote.WithContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("reading the manifest of %s: %w", ref, err)
+		return nil, err
 	}
 	out := map[string]int64{}
 	addImage := func(img v1.Image) error {

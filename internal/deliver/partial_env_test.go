@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/devloop-dev/devloop/internal/build"
+	"github.com/devloop-dev/devloop/internal/registry"
 )
 
 // bigDockerfile is a ~200 MB image whose last layer is one line: the
@@ -163,7 +164,7 @@ func TestEnvOneLineChangeContainerd(t *testing.T) {
 				t.Fatalf("cluster %+v, %v; want the test cluster's containerd", cluster, err)
 			}
 			sent := countingCtr(t)
-			d, err := New(cluster, k.engine, k.log)
+			d, err := New(cluster, k.engine, registry.New(k.log), k.log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,7 +257,7 @@ func TestEnvKindOneLineChange(t *testing.T) {
 	}
 	engineContainerdFromEnv(t)
 	eng := &countingEngine{Client: k.engine}
-	d, err := New(cluster, eng, k.log)
+	d, err := New(cluster, eng, registry.New(k.log), k.log)
 	if err != nil {
 		t.Fatal(err)
 	}

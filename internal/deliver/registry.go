@@ -2,7 +2,6 @@ package deliver
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,23 +14,25 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"go.uber.org/zap"
 
-	"github.com/devloop-dev/devloop/internal/build"
+	"github.com/devloop-dev/devloop/internal/registry"
 )
 
 // Registry pushes images from the engine to a registry the cluster pulls
 // from; only layers the registry lacks travel. The cluster then runs the
-// image by digest.
+// image by digest. Reads and the push use the credentials of Docker's
+// configuration (see package registry).
 type Registry struct {
 	host, hostFromCluster string
 	engine                Engine
+	reg                   *registry.Client
 	log                   *zap.Logger
 }
 
 // NewRegistry returns a deliverer that pushes to host (host[:port]).
 // hostFromCluster, when set, is the same registry as the cluster's runtime
 // reaches it, used in the references the cluster gets.
-func NewRegistry(host, hostFromCluster string, engine Engine, log *zap.Logger) *Registry {
-	return &Registry{host: host, hostFromCluster: hostFromCluster, engine: engine, log: log}
+func NewRegistry(host, hostFromCluster string, engine Engine, reg *registry.Client, log *zap.Logger) *Registry {
+	return &Registry{host: host, hostFromCluster: hostFromCluster, engine: engine, reg: reg, log: log}
 }
 
 // Method implements Deliverer.
@@ -80,7 +81,7 @@ func (r *Registry) Present(ctx context.Context, ref string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, ok, err := build.ExistsInRegistry(ctx, push)
+	_, ok, err := r.reg.Exists(ctx, push)
 	return ok, err
 }
 
@@ -92,7 +93,7 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if digest, ok, err := build.ExistsInRegistry(ctx, push); err != nil {
+	if digest, ok, err := r.reg.Exists(ctx, push); err != nil {
 		return rep, err
 	} else if ok {
 		rep.Ref, rep.Skipped, rep.Duration = r.clusterRef(push, digest), true, time.Since(start)
@@ -102,7 +103,11 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 	if err := r.engine.ImageTag(ctx, ref, push); err != nil {
 		return rep, fmt.Errorf("tagging %s as %s: %w", ref, push, err)
 	}
-	rc, err := r.engine.ImagePush(ctx, push, image.PushOptions{RegistryAuth: noAuth})
+	auth, err := r.reg.PushAuth(ctx, r.host)
+	if err != nil {
+		return rep, fmt.Errorf("pushing %s: %w", push, err)
+	}
+	rc, err := r.engine.ImagePush(ctx, push, image.PushOptions{RegistryAuth: auth})
 	if err != nil {
 		return rep, fmt.Errorf("pushing %s: %w", push, err)
 	}
@@ -114,7 +119,7 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 	if res.digest == "" {
 		// The containerd image store (Engine 26+) may report the digest
 		// only in a status line, or not at all: ask the registry.
-		digest, ok, err := build.ExistsInRegistry(ctx, push)
+		digest, ok, err := r.reg.Exists(ctx, push)
 		if err != nil || !ok {
 			return rep, fmt.Errorf("pushing %s: the engine reported no digest and the registry has no manifest for it (%v)", push, err)
 		}
@@ -124,7 +129,7 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 		// The containerd image store names layers by their digest; the graph
 		// driver store by their uncompressed diff ID, which the manifest does
 		// not hold: then the progress lines are all there is.
-		if sizes, err := layerSizes(ctx, push); err != nil {
+		if sizes, err := layerSizes(ctx, r.reg, push); err != nil {
 			r.log.Debug("layer sizes unknown: counting push progress", zap.Error(err))
 		} else if n, ok := sumSizes(sizes, res.pushedIDs); ok {
 			res.bytes = n
@@ -136,10 +141,6 @@ func (r *Registry) Deliver(ctx context.Context, ref string) (Report, error) {
 		zap.Int64("bytes", rep.Bytes), zap.Duration("duration", rep.Duration))
 	return rep, nil
 }
-
-// noAuth is the base64 of "{}": the engine requires an auth header, and local
-// registries need no credentials.
-var noAuth = base64.URLEncoding.EncodeToString([]byte("{}"))
 
 // pushMessage is one line of the engine's push progress (the fields of
 // jsonmessage.JSONMessage devloop reads).

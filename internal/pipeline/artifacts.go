@@ -16,6 +16,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/deliver"
 	"github.com/devloop-dev/devloop/internal/events"
+	"github.com/devloop-dev/devloop/internal/registry"
 )
 
 // BuildAll hashes, builds and delivers the named artifacts (all when only is
@@ -176,6 +177,12 @@ func (r *Runner) buildLoaded(ctx context.Context, a config.Artifact, req build.R
 	ref := req.TagRef()
 
 	present, err := r.deliverer.Present(ctx, ref)
+	if registry.IsAccessError(err) {
+		// A registry that refuses devloop's read would have every image
+		// built and pushed again on every run: the user must log in.
+		events.Start(r.sink, withPhase(base, events.PhaseBuild)).Fail(err)
+		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+	}
 	if err != nil {
 		r.log.Debug("presence check failed; delivering", zap.Error(err))
 	}
@@ -232,7 +239,13 @@ func (r *Runner) buildPushed(ctx context.Context, a config.Artifact, req build.R
 	tagRef := req.TagRef()
 	base := events.Event{Artifact: a.Image, Image: tagRef, Builder: req.BuilderInfo.Name, Driver: req.BuilderInfo.Driver}
 	bt := events.Start(r.sink, withPhase(base, events.PhaseBuild))
-	digest, ok, err := build.ExistsInRegistry(ctx, tagRef)
+	digest, ok, err := r.registry.Exists(ctx, tagRef)
+	if registry.IsAccessError(err) {
+		// Not "absent": without a login every run would build and push
+		// the unchanged image again.
+		bt.Fail(err)
+		return false, false, fmt.Errorf("artifact %s: %w", a.Image, err)
+	}
 	if err != nil {
 		r.log.Debug("registry presence check failed; building", zap.Error(err))
 	}

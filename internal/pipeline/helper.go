@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/devloop-dev/devloop/internal/build"
@@ -127,12 +125,7 @@ func (r *Runner) imageCommand(ctx context.Context, a config.Artifact, ref string
 		}
 	}
 	for _, rr := range remotes {
-		pr, err := name.ParseReference(rr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%q: %w", rr, err))
-			continue
-		}
-		img, err := remote.Image(pr, remote.WithContext(ctx))
+		img, err := r.registry.Image(ctx, rr)
 		if err == nil {
 			var cf *v1.ConfigFile
 			if cf, err = img.ConfigFile(); err == nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/helm"
 	"github.com/devloop-dev/devloop/internal/hooks"
 	"github.com/devloop-dev/devloop/internal/kube"
+	"github.com/devloop-dev/devloop/internal/registry"
 	"github.com/devloop-dev/devloop/internal/status"
 )
 
@@ -103,7 +104,10 @@ type Runner struct {
 	engine    *client.Client
 	builder   *build.Builder
 	deliverer deliver.Deliverer
-	connect   func(context.Context) error // connectEngine; tests replace it
+	// registry reads images from registries with the user's credentials
+	// (presence checks of pushed builds, the helper's image commands).
+	registry *registry.Client
+	connect  func(context.Context) error // connectEngine; tests replace it
 
 	mu        sync.Mutex
 	artifacts map[string]*artifactState // by image name
@@ -157,6 +161,7 @@ func New(ctx context.Context, log *zap.Logger, sink events.Sink, cfg *config.Con
 		log: log, sink: sink, opts: opts, cfg: cfg, kube: kc,
 		hasher:    buildcontext.NewHasher(),
 		artifacts: map[string]*artifactState{},
+		registry:  registry.New(log.Named("registry")),
 	}
 	r.connect = r.connectEngine
 	r.setApplier(cfg)
@@ -219,7 +224,7 @@ func (r *Runner) openDeliverer() error {
 	if r.deliverer != nil {
 		return nil
 	}
-	d, err := deliver.New(r.cluster, r.engine, r.log.Named("deliver"))
+	d, err := deliver.New(r.cluster, r.engine, r.registry, r.log.Named("deliver"))
 	if err != nil {
 		return err
 	}
