@@ -11,9 +11,16 @@
 # that is only half there, as on Docker Desktop. What is already there for
 # the same inputs is skipped.
 #
+# One application image is made here too: ferretdb:<version> (linux/amd64),
+# the MongoDB-compatible server of examples/marvel's local-db profile
+# (MongoDB's image cannot be pulled here and MongoDB is not in Debian). Its
+# binary is built from the FerretDB release that hack/tools/ferretdb pins
+# and cached in $BIN with a stamp, so a warm run builds nothing.
+#
 # Sourced by up.sh (functions images_rootfs_start and images_up), or run as
 #   images.sh            build what is missing (the daemons must be up)
 #   images.sh rootfs ARCH  make $CACHE/rootfs/debian-bookworm-ARCH.tar
+#   images.sh ferretdb-bin  build $BIN/ferretdb-linux-amd64
 
 IMAGES_DIR=${ENV_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/images
 ROOTFS_CACHE=${CACHE:-$HOME/.cache/devloop-env}/rootfs
@@ -78,6 +85,73 @@ go_arm64_root() {
 	echo "$root"
 }
 
+# ferretdb_tools: the tools module that pins FerretDB (REPO_ROOT is lib.sh's,
+# sourced after this file's top when it runs as a script).
+ferretdb_tools() { echo "$REPO_ROOT/hack/tools/ferretdb"; }
+
+# ferretdb_version: the FerretDB release hack/tools/ferretdb requires.
+ferretdb_version() {
+	sed -n 's|^require github.com/FerretDB/FerretDB \(v[0-9.]*\)$|\1|p' "$(ferretdb_tools)/go.mod"
+}
+
+ferretdb_bin() { echo "$BIN/ferretdb-linux-amd64"; }
+
+# ferretdb_stamp: what the binary is built from (release, the tools module,
+# the Go toolchain); also the input of the image.
+ferretdb_stamp() {
+	echo "$(ferretdb_version) $(cd "$(ferretdb_tools)" && cat go.mod go.sum tools.go | sha256sum | cut -c1-16) $(go env GOVERSION)"
+}
+
+# ferretdb_build: build FerretDB's ferretdb command (static, CGO_ENABLED=0:
+# its SQLite driver is modernc.org/sqlite, pure Go) for linux/amd64 into
+# $(ferretdb_bin). The module comes from the Go module proxy, checked against
+# the tools module's go.sum; it is built as FerretDB's own release builds
+# are, from a copy of the module with build/version/version.txt written (its
+# version package panics without it when FerretDB is the main module, and
+# `go build -overlay` may not replace files in the module cache), with the
+# dependency versions of FerretDB's go.mod and go.sum.
+ferretdb_build() {
+	local src dir out version
+	out=$(ferretdb_bin)
+	version=$(ferretdb_version)
+	[ -n "$version" ] || die "no FerretDB version in $(ferretdb_tools)/go.mod"
+	src=$(cd "$(ferretdb_tools)" && GOTOOLCHAIN=local GOFLAGS= go mod download -json github.com/FerretDB/FerretDB |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$src" ] && [ -f "$src/cmd/ferretdb/main.go" ] || die "go mod download github.com/FerretDB/FerretDB@$version"
+	dir=$CACHE/ferretdb-src
+	rm -rf "$dir" "$out.tmp"
+	cp -r "$src" "$dir"
+	chmod -R u+w "$dir"
+	echo "$version" >"$dir/build/version/version.txt"
+	(cd "$dir" && GOTOOLCHAIN=local GOFLAGS='-mod=readonly -buildvcs=false' CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+		go build -trimpath -ldflags='-s -w' -o "$out.tmp" ./cmd/ferretdb) || die "go build of FerretDB $version"
+	mv "$out.tmp" "$out"
+	rm -rf "$dir"
+}
+
+# ferretdb_start: start the binary's build in the background unless it is
+# built for the current inputs; ferretdb_image waits for it.
+ferretdb_start() {
+	if ! stamp_ok ferretdb "$(ferretdb_stamp)" || [ ! -x "$(ferretdb_bin)" ]; then
+		bg_build ferretdb "$IMAGES_DIR/../images.sh" ferretdb-bin
+	fi
+}
+
+# ferretdb_image: ferretdb:<version> from images/ferretdb/Dockerfile and the
+# binary, pushed and pulled like the base images.
+ferretdb_image() {
+	local ctx=$STATE/images/ferretdb-ctx version
+	if [ -n "${_bg_builds[ferretdb]:-}" ]; then
+		wait_build ferretdb
+		stamp_write ferretdb "$(ferretdb_stamp)"
+	fi
+	[ -x "$(ferretdb_bin)" ] || die "$(ferretdb_bin) is missing"
+	version=$(ferretdb_version)
+	mkdir -p "$ctx/state"
+	cmp -s "$(ferretdb_bin)" "$ctx/ferretdb" || cp "$(ferretdb_bin)" "$ctx/ferretdb"
+	image_ensure ferretdb "${version#v}" linux/amd64 "$(ferretdb_stamp)" "$ctx"
+}
+
 registry_has() {
 	curl -fsS -o /dev/null -I \
 		-H 'Accept: application/vnd.oci.image.index.v1+json' \
@@ -131,6 +205,7 @@ image_pull() {
 
 images_up() {
 	local arch ctx gov goarm
+	ferretdb_start
 	for arch in amd64 arm64; do
 		wait_build "rootfs-$arch"
 		[ -s "$(rootfs_tar "$arch")" ] || rootfs_make "$arch" >>"$LOGS/build-rootfs-$arch.log" 2>&1 ||
@@ -155,6 +230,7 @@ images_up() {
 	image_ensure golang 1.26 linux/amd64,linux/arm64 "$gov $base $certs" "$ctx" \
 		--build-context "goroot-amd64=$(go env GOROOT)" --build-context "goroot-arm64=$goarm"
 	image_ensure python 3.11-slim linux/amd64 "$base $certs" "$ctx"
+	ferretdb_image
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -164,7 +240,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	source "$ENV_ROOT/docker.sh"
 	case "${1:-}" in
 	rootfs) rootfs_make "$2" ;;
+	ferretdb-bin) ferretdb_build ;;
 	"") images_up ;;
-	*) echo "usage: images.sh [rootfs ARCH]" >&2 && exit 2 ;;
+	*) echo "usage: images.sh [rootfs ARCH | ferretdb-bin]" >&2 && exit 2 ;;
 	esac
 fi
