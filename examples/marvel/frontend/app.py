@@ -11,15 +11,19 @@ Served by gunicorn: ``gunicorn 'app:create_app()'``.
 
 import logging
 import os
+import random
 from dataclasses import dataclass
 
 from flask import Flask, jsonify, render_template
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 CARDS_PER_PAGE = 6
 # Only what a card shows leaves the database.
 CARD_FIELDS = {"_id": 0, "id": 1, "name": 1, "description": 1, "image": 1, "comics": 1}
+# The server errors that mean "no $sample stage here": FerretDB's
+# NotImplemented (the local-db profile) and MongoDB's unknown-stage error.
+SAMPLE_UNSUPPORTED = {238, 40324}
 
 log = logging.getLogger("marvel.frontend")
 
@@ -64,11 +68,29 @@ def connect(settings):
 
 
 def random_cards(collection, count):
-    """Return up to count random character documents, shaped for a card."""
-    cards = list(collection.aggregate([{"$sample": {"size": count}}, {"$project": CARD_FIELDS}]))
+    """Return up to count random character documents, shaped for a card.
+    $sample picks them on the server; a server without it (FerretDB) gets
+    sampled_by_id instead."""
+    try:
+        cards = list(collection.aggregate([{"$sample": {"size": count}}, {"$project": CARD_FIELDS}]))
+    except OperationFailure as err:
+        if err.code not in SAMPLE_UNSUPPORTED:
+            raise
+        cards = sampled_by_id(collection, count)
     for card in cards:
         card.setdefault("comics", [])
     return cards
+
+
+def sampled_by_id(collection, count):
+    """Pick up to count random ids from all of the collection's ids, then
+    read those documents: two queries, and every id read, which suits a
+    collection of a few dozen characters."""
+    ids = collection.distinct("_id")
+    picked = random.sample(ids, min(count, len(ids)))
+    if not picked:
+        return []
+    return list(collection.find({"_id": {"$in": picked}}, CARD_FIELDS))
 
 
 def create_app(collection=None, settings=None):

@@ -6,6 +6,7 @@ import socket
 import unittest
 
 import mongomock
+from pymongo.errors import OperationFailure
 
 from app import CARDS_PER_PAGE, Settings, connect, create_app
 
@@ -81,6 +82,58 @@ class CardsTest(unittest.TestCase):
         resp = self.client.get("/healthz")
         self.assertEqual(resp.status_code, 200)
         self.assertEqual(resp.get_data(as_text=True), "ok\n")
+
+
+class NoSampleCollection:
+    """A mongomock collection whose server lacks $sample, as FerretDB does:
+    aggregate fails with NotImplemented (238)."""
+
+    def __init__(self, collection, code=238):
+        self.collection = collection
+        self.code = code
+
+    def aggregate(self, pipeline):
+        raise OperationFailure('`aggregate` stage "$sample" is not implemented yet', code=self.code)
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+
+class NoSampleTest(unittest.TestCase):
+    def setUp(self):
+        self.collection = mongomock.MongoClient().marvel.characters
+        self.collection.insert_many(characters(10))
+        self.client = create_app(collection=NoSampleCollection(self.collection)).test_client()
+
+    def test_index_shows_six_distinct_cards(self):
+        resp = self.client.get("/")
+        self.assertEqual(resp.status_code, 200)
+        html = resp.get_data(as_text=True)
+        self.assertEqual(html.count('<article class="card"'), CARDS_PER_PAGE)
+        names = {f"Hero {i}" for i in range(10) if f">Hero {i}</h2>" in html}
+        self.assertEqual(len(names), CARDS_PER_PAGE)
+
+    def test_random_character_json(self):
+        resp = self.client.get("/api/characters/random")
+        self.assertEqual(resp.status_code, 200)
+        card = json.loads(resp.get_data(as_text=True))
+        self.assertEqual(set(card), {"id", "name", "description", "image", "comics"})
+        self.assertTrue(card["name"].startswith("Hero "))
+
+    def test_empty_collection(self):
+        self.collection.delete_many({})
+        self.assertEqual(self.client.get("/api/characters/random").status_code, 404)
+        self.assertEqual(self.client.get("/").status_code, 200)
+
+    def test_fewer_characters_than_cards(self):
+        self.collection.delete_many({"_id": {"$nin": ["hero-0", "hero-1"]}})
+        html = self.client.get("/").get_data(as_text=True)
+        self.assertEqual(html.count('<article class="card"'), 2)
+
+    def test_other_server_errors_still_fail(self):
+        app = create_app(collection=NoSampleCollection(self.collection, code=13)).test_client()
+        with self.assertLogs("marvel.frontend", "WARNING"):
+            self.assertEqual(app.get("/").status_code, 503)
 
 
 class DatabaseDownTest(unittest.TestCase):

@@ -5,6 +5,10 @@ Environment: MONGODB_URI (the replica set connection string),
 MONGODB_USERNAME/MONGODB_PASSWORD (from a Secret), MONGODB_REPLICA_SET (rs0),
 MONGODB_MEMBERS or MONGODB_REPLICAS + POD_NAMESPACE, MONGODB_DATABASE,
 MONGODB_COLLECTION, WAIT_TIMEOUT_SECONDS (300), DATA_FILE.
+
+MONGODB_STANDALONE=true is for a single server without replication (FerretDB
+in the local-db profile, or a mongod without --replSet): there is no replica
+set to initiate, so init-db only waits for the server at MONGODB_URI and loads.
 """
 
 import logging
@@ -26,6 +30,11 @@ def client_for(uri_or_host, env, timeout_ms, **kwargs):
     return MongoClient(uri_or_host, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, **auth, **kwargs)
 
 
+def standalone(env):
+    """True when MONGODB_STANDALONE says the server has no replica set."""
+    return (env.get("MONGODB_STANDALONE") or "").strip().lower() in ("1", "true", "yes")
+
+
 def run(env, connect=client_for):
     """Initiate the replica set if needed and load the data. connect(uri,
     env, timeout_ms, **options) returns a MongoClient (tests pass fakes)."""
@@ -36,17 +45,25 @@ def run(env, connect=client_for):
     chars = read_characters(data_file)
     log.info("read %d characters from %s", len(chars), data_file)
 
-    # Every member must answer before the set can be initiated.
-    for host in hosts:
-        direct = connect(host, env, 2000, directConnection=True)
-        wait_until(f"member {host}", lambda: direct.admin.command("ping"), timeout, 2, log)
-        if host == hosts[0]:
-            ensure_initiated(direct.admin, name, hosts, log)
-        direct.close()
+    if standalone(env):
+        # No replication: replSetGetStatus and replSetInitiate would fail (a
+        # mongod without --replSet refuses them, FerretDB has neither).
+        log.info("standalone server (MONGODB_STANDALONE): no replica set to initiate")
+        uri = env.get("MONGODB_URI") or f"mongodb://{hosts[0]}/"
+        ready = "the server"
+    else:
+        # Every member must answer before the set can be initiated.
+        for host in hosts:
+            direct = connect(host, env, 2000, directConnection=True)
+            wait_until(f"member {host}", lambda: direct.admin.command("ping"), timeout, 2, log)
+            if host == hosts[0]:
+                ensure_initiated(direct.admin, name, hosts, log)
+            direct.close()
+        uri = env.get("MONGODB_URI") or f"mongodb://{','.join(hosts)}/?replicaSet={name}"
+        ready = "a primary"
 
-    uri = env.get("MONGODB_URI") or f"mongodb://{','.join(hosts)}/?replicaSet={name}"
     client = connect(uri, env, 5000, w="majority")
-    wait_until("a primary", lambda: client.admin.command("ping"), timeout, 2, log)
+    wait_until(ready, lambda: client.admin.command("ping"), timeout, 2, log)
     collection = client[env.get("MONGODB_DATABASE") or "marvel"][env.get("MONGODB_COLLECTION") or "characters"]
     inserted, updated = load(collection, chars)
     log.info("characters loaded: %d inserted, %d already present (updated in place)", inserted, updated)

@@ -6,7 +6,7 @@ import unittest
 
 import mongomock
 
-from main import run
+from main import run, standalone
 from test_replset import FakeAdmin
 
 
@@ -59,6 +59,21 @@ class RunTest(unittest.TestCase):
             run(env, connect=self.connect)
         self.assertEqual([c[0] for c in first.calls].count("replSetInitiate"), 1)
         self.assertEqual(self.db.marvel.characters.count_documents({}), count)
+
+    def test_standalone_loads_without_touching_a_replica_set(self):
+        env = {"MONGODB_STANDALONE": "true", "MONGODB_URI": "mongodb://ferretdb-0.ferretdb:27017/"}
+        with self.assertLogs("init-db", logging.INFO) as logs:
+            run(env, connect=self.connect)
+        # No direct member connection, hence no replSetGetStatus or replSetInitiate.
+        self.assertEqual(self.admins, {})
+        self.assertEqual(self.connections, [("mongodb://ferretdb-0.ferretdb:27017/", {"w": "majority"})])
+        self.assertGreaterEqual(self.db.marvel.characters.count_documents({}), 25)
+        self.assertTrue(any("no replica set to initiate" in line for line in logs.output))
+
+    def test_standalone_only_when_set(self):
+        for value, want in (("true", True), ("1", True), ("", False), ("false", False)):
+            self.assertEqual(standalone({"MONGODB_STANDALONE": value}), want, value)
+        self.assertFalse(standalone({}))
 
 
 if __name__ == "__main__":
