@@ -44,9 +44,10 @@ type Client struct {
 // (authn.DefaultKeychain, which reads $DOCKER_CONFIG on every request: a
 // `docker login` while devloop runs is seen by its next read).
 func New(log *zap.Logger) *Client {
-	base, ok := remote.DefaultTransport.(*http.Transport)
-	var tr http.RoundTripper = remote.DefaultTransport
-	if ok {
+	// One transport of its own (connections and TLS sessions shared by
+	// every read), wrapped per request in go-containerregistry's retry.
+	tr := remote.DefaultTransport
+	if base, ok := tr.(*http.Transport); ok {
 		tr = base.Clone()
 	}
 	return &Client{
