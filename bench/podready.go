@@ -13,7 +13,7 @@ import (
 // readyWatch is the bench's own view of readiness: a `kubectl get pods -w`
 // of one namespace, recording when each pod whose name has a prefix was
 // first seen, scheduled, running and Ready. The change scenario compares
-// devloop's status and the served answer with it (issue 14: devloop sees
+// devloop's status and the served answer with it (devloop should see
 // Ready within 100 ms of the pod's Ready condition, and the port-forward
 // moves at once) and profiles the rollout with the rest.
 type readyWatch struct {

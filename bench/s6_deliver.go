@@ -93,7 +93,7 @@ func (b *Bench) deliverScenario(ctx context.Context) error {
 					pull = b.res.add(sc, label+": pull into the cluster's containerd (ctr pull)", "ms", nil)
 				}
 			}
-			// Issue 14's delivery target: after a one-line change to the
+			// The delivery target: after a one-line change to the
 			// ~200 MB image, only missing layers travel on every containerd
 			// path: ≤ 1 MB moved, ≤ 0.5 s.
 			if size == "big" {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// restartScenario is scenario 9 (issue 14 items 4 and 5): save → the new
+// restartScenario is scenario 9: save → the new
 // answer served, measured from outside by polling the port-forwarded URL,
 // for a Go edit to a FROM scratch image (built here by the sync rule's run
 // command, received and restarted by devloop's helper) and for a Python

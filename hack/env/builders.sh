@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The builders for teams (issue 19), beside the environment's own buildkitd:
+# The builders for teams, beside the environment's own buildkitd:
 #   - buildx builder $BUILDER_K8S, driver kubernetes: BuildKit pods in the
 #     test cluster (namespace $BUILDKIT_K8S_NS), from an image made of the
 #     environment's buildkitd, buildctl and Debian's runc, pushed to the

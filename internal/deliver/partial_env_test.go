@@ -22,7 +22,7 @@ import (
 )
 
 // bigDockerfile is a ~200 MB image whose last layer is one line: the
-// one-line change of issue 14. The name keeps BuildKit's cache from giving
+// one-line change of the delivery target. The name keeps BuildKit's cache from giving
 // two tests the same 200 MB layer.
 func bigDockerfile(name string) string {
 	return "FROM debian:bookworm-slim\nRUN echo " + name + " > /id && head -c 200M /dev/urandom > /blob\nCOPY version.txt /version.txt\n"

@@ -1,5 +1,5 @@
 // Package devtest runs `devloop dev` end to end on a copy of examples/notes in
-// the real environment (issue 4's "Done when"): one session, steps in order.
+// the real environment: one run of dev, steps in order.
 package devtest
 
 import (

@@ -13,8 +13,7 @@ import (
 
 // TestDevForeignObject: `devloop dev` over a hand-made object of the same
 // name reports the refusal and keeps running; adopting it in devloop.yaml
-// (a reload) applies it, and Ctrl-C's cleanup leaves it in place (issue 18,
-// item 1).
+// (a reload) applies it, and Ctrl-C's cleanup leaves it in place.
 func TestDevForeignObject(t *testing.T) {
 	env := testenv.Require(t)
 	ns := env.Namespace(t, "devforeign")

@@ -15,7 +15,7 @@ import (
 // TestDevNamespacedUser: `devloop dev` as a user allowed only their own
 // namespace (a ServiceAccount bound by a Role) deploys, streams logs,
 // serves through the port-forward and cleans up on Ctrl-C; the inventory
-// lives in that namespace (issue 18, item 3).
+// lives in that namespace.
 func TestDevNamespacedUser(t *testing.T) {
 	env := testenv.Require(t)
 	waitAPIServer(t, env, 3*time.Minute)

@@ -55,7 +55,7 @@ func prepareRestartCopy(t *testing.T, version string) (dir, name string, port in
 	return dir, name, port
 }
 
-// Issue 14 item 4 on the real cluster: a Go edit to a FROM scratch image is
+// On the real cluster: a Go edit to a FROM scratch image is
 // built here, received by devloop's helper and served after a restart of
 // the process, with no image build; a failing go build is reported and the
 // loop keeps watching; `devloop run` afterwards deploys an image with the

@@ -18,7 +18,7 @@ import (
 // amd64 one (a Node object with a Ready status, tainted so that nothing is
 // scheduled on it) and checks that devloop, with no platform configured,
 // builds every artifact for both architectures as one manifest list pushed
-// to the registry, referenced by digest (issue 5). The node is seen by every
+// to the registry, referenced by digest. The node is seen by every
 // test in the cluster, so this runs with the fault tests, one at a time.
 func TestMixedArchCluster(t *testing.T) {
 	env := requireFaults(t)

@@ -27,7 +27,7 @@ var configLoc = regexp.MustCompile(`devloop\.yaml:\d+:\d+`)
 
 // TestBadInput: every kind of bad configuration gets exit code 2 and a
 // message naming the problem, from `render` and from `run` alike, before
-// any cluster or engine is contacted (issue 8).
+// any cluster or engine is contacted.
 func TestBadInput(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -135,7 +135,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestBadEnvironment: a missing kube context, a non-local context, no engine
-// and no buildx plugin each stop devloop with a clear message (issue 8).
+// and no buildx plugin each stop devloop with a clear message.
 func TestBadEnvironment(t *testing.T) {
 	env := testenv.Require(t)
 	t.Run("kube context that does not exist", func(t *testing.T) {
@@ -241,7 +241,7 @@ users:
 
 // TestWatchedTree: odd trees inside a build context (a symlink loop, names
 // with spaces and non-UTF-8 bytes) neither hang nor crash `render` and
-// `build` (issue 8). They are valid build contexts, so both succeed.
+// `build`. They are valid build contexts, so both succeed.
 func TestWatchedTree(t *testing.T) {
 	cases := []struct {
 		name string

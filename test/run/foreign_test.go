@@ -26,7 +26,7 @@ func foreignApp(t *testing.T, name, ns string, cms ...string) string {
 
 // TestForeignObjects: an object devloop did not create (made by hand, or by
 // another devloop config) is never taken over nor deleted unless adopted,
-// and adopted objects survive cleanup (issue 18, item 1).
+// and adopted objects survive cleanup.
 func TestForeignObjects(t *testing.T) {
 	env := testenv.Require(t)
 	ns := env.Namespace(t, "foreign")

@@ -11,7 +11,7 @@ import (
 
 // TestNamespacedUser: a user allowed only their own namespace (a
 // ServiceAccount bound by a Role) can run and delete; the inventory lives
-// in that namespace (issue 18, item 3).
+// in that namespace.
 func TestNamespacedUser(t *testing.T) {
 	env := testenv.Require(t)
 	dir, name := testenv.CopyExample(t, "notes")

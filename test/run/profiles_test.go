@@ -68,7 +68,7 @@ func images(o object) map[string]string {
 }
 
 // TestProfiles: profiles of examples/marvel and of the reference
-// devloop.yaml render what they promise (issue 9). No cluster is contacted.
+// devloop.yaml render what they promise. No cluster is contacted.
 func TestProfiles(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	marvel := filepath.Join(root, "examples", "marvel", "devloop.yaml")

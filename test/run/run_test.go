@@ -12,7 +12,7 @@ import (
 )
 
 // TestRun drives one copy of examples/notes through the promises of
-// `devloop run` (issue 3), step by step, on the real cluster.
+// `devloop run`, step by step, on the real cluster.
 func TestRun(t *testing.T) {
 	env := testenv.Require(t)
 	dir, name := testenv.CopyExample(t, "notes")

@@ -33,7 +33,7 @@ users:
 
 // TestLocalNameRemoteServer: a context named like a local cluster tool's
 // whose server is neither loopback nor on this machine's container networks
-// is refused before anything is built or contacted (issue 18, item 2).
+// is refused before anything is built or contacted.
 func TestLocalNameRemoteServer(t *testing.T) {
 	testenv.Require(t)
 	dir, _ := testenv.CopyExample(t, "notes")

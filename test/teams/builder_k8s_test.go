@@ -15,7 +15,7 @@ import (
 // cluster, pushes it to the registry (nothing is loaded into the engine),
 // deploys it by digest, the pods run that digest, and the build events name
 // the builder and its driver. A multi-platform build through it pushes one
-// index (issue 19, item 1).
+// index.
 func TestKubernetesDriverNotes(t *testing.T) {
 	env := testenv.Require(t)
 	builder := requireBuilder(t, env, "DEVLOOP_BUILDER_K8S")

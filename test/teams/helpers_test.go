@@ -1,5 +1,5 @@
-// Package teams holds the end-to-end tests of devloop past one laptop
-// (issue 19): builds on the buildx kubernetes driver in the test cluster and
+// Package teams holds the end-to-end tests of devloop past one laptop:
+// builds on the buildx kubernetes driver in the test cluster and
 // on a remote BuildKit over TLS, per-person namespaces, and the refusal to
 // share a namespace with another devloop config. The builders come from
 // hack/env/builders.sh (make env-up).

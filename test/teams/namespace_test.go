@@ -52,7 +52,7 @@ spec:
 // reference the configured image pull secret whose content devloop never
 // prints, and a second devloop config deploying into the same namespace is
 // refused before it writes anything, naming the config already there and
-// what to do (issue 19, item 3).
+// what to do.
 func TestPerPersonNamespace(t *testing.T) {
 	env := testenv.Require(t)
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e6)

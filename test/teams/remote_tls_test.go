@@ -33,7 +33,7 @@ func webOnly(t *testing.T, env *testenv.Env, builder string) string {
 
 // TestRemoteTLSBuild: the remote driver over TLS with client certificates
 // (the environment's second buildkitd) builds and pushes like any builder,
-// named with its driver in the events (issue 19, item 2).
+// named with its driver in the events.
 func TestRemoteTLSBuild(t *testing.T) {
 	env := testenv.Require(t)
 	builder := requireBuilder(t, env, "DEVLOOP_BUILDER_TLS")
