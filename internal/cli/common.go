@@ -14,6 +14,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
+	"github.com/devloop-dev/devloop/internal/skaffold"
 )
 
 // commands are the subcommands besides version.
@@ -68,16 +69,39 @@ func (g *globalOptions) loadConfig() (*config.Config, error) {
 			kubeContext = c
 		}
 	}
-	cfg, err := config.Load(g.File, config.Options{Profiles: g.Profiles, KubeContext: kubeContext})
+	opts := config.Options{Profiles: g.Profiles, KubeContext: kubeContext}
+	if file, ok := g.skaffoldFile(); ok {
+		return skaffold.Load(file, opts)
+	}
+	cfg, err := config.Load(g.File, opts)
 	if err != nil {
 		// Only when devloop.yaml itself is missing: a missing context or
 		// kustomize directory also wraps fs.ErrNotExist and has its own message.
 		if _, statErr := os.Stat(g.File); errors.Is(statErr, fs.ErrNotExist) && g.File == "devloop.yaml" {
-			return nil, usageErrorf("no devloop.yaml in this directory: run devloop where your devloop.yaml is, or pass -f PATH")
+			return nil, usageErrorf("no devloop.yaml or skaffold.yaml in this directory: run devloop where your devloop.yaml is, or pass -f PATH")
 		}
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// skaffoldFile names the Skaffold configuration to read instead of a
+// devloop.yaml: skaffold.yaml when the default devloop.yaml is absent, or
+// the -f file when it is a Skaffold configuration.
+func (g *globalOptions) skaffoldFile() (string, bool) {
+	if g.File == "devloop.yaml" {
+		if _, err := os.Stat(g.File); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat("skaffold.yaml"); err == nil {
+				return "skaffold.yaml", true
+			}
+		}
+		return "", false
+	}
+	data, err := os.ReadFile(g.File)
+	if err != nil {
+		return "", false
+	}
+	return g.File, skaffold.IsSkaffold(data)
 }
 
 // connect resolves the kube context, refuses non-local clusters that are not

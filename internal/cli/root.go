@@ -87,7 +87,7 @@ Configuration lives in devloop.yaml (see the reference devloop.yaml in the repos
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.File, "file", "f", "devloop.yaml", "path to the devloop.yaml to use")
+	pf.StringVarP(&g.File, "file", "f", "devloop.yaml", "path to the devloop.yaml (or skaffold.yaml) to use; without it, devloop.yaml, else skaffold.yaml")
 	pf.StringVar(&g.KubeContext, "kube-context", "", "kube context to use (default: the kubeconfig's current context)")
 	pf.StringArrayVarP(&g.Profiles, "profile", "p", nil, "activate a profile of devloop.yaml (repeatable, applied in order)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json (one event per line)")

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// skaffoldProject writes a skaffold.yaml (and what it names) into a fresh
+// directory.
+func skaffoldProject(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "k8s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for f, c := range map[string]string{
+		"k8s/kustomization.yaml": "resources: [cm.yaml]\n",
+		"k8s/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-skaffold\n",
+		"skaffold.yaml":          content,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const goodSkaffold = "apiVersion: skaffold/v4beta14\nkind: Config\nmetadata:\n  name: sk\nmanifests:\n  kustomize:\n    paths: [k8s]\n"
+
+func TestConfigReadsSkaffoldYAMLWithoutDevloopYAML(t *testing.T) {
+	dir := skaffoldProject(t, goodSkaffold)
+	t.Chdir(dir)
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), func() {}, []string{"config"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr %q", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "name: sk") || !strings.Contains(out.String(), "path: k8s") {
+		t.Errorf("config output does not show the translated skaffold.yaml:\n%s", out.String())
+	}
+}
+
+func TestBadSkaffoldYAMLExitsTwo(t *testing.T) {
+	dir := skaffoldProject(t, goodSkaffold+"build:\n  artifacts:\n  - image: web\n    jib: {}\n")
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	p := filepath.Join(dir, "skaffold.yaml")
+	for _, cmd := range []string{"render", "run", "build", "dev", "delete", "config"} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), func() {}, []string{cmd, "-f", p}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if code != ExitUsage {
+			t.Errorf("%s: exit %d, want 2; stderr %q", cmd, code, errb.String())
+		}
+		if !strings.Contains(errb.String(), "skaffold.yaml:11:5: build.artifacts[0].jib: devloop does not build with Jib") {
+			t.Errorf("%s: stderr %q lacks the line:column error", cmd, errb.String())
+		}
+	}
+}
