@@ -172,4 +172,3 @@ func TestRunBadSkaffoldAppliesNothing(t *testing.T) {
 		t.Errorf("applied although the skaffold.yaml was bad:\n%s", left)
 	}
 }
-
