@@ -120,7 +120,7 @@ func get(t *testing.T, url string) string {
 // into kind's nodes and the rollout is ready; delete removes it.
 func TestRunSkaffoldOnKind(t *testing.T) {
 	env := testenv.RequireKind(t)
-	ns := "sk-kind-" + time.Now().Format("150405")
+	ns := fmt.Sprintf("sk-kind-%s-%d", time.Now().Format("150405"), time.Now().UnixNano()%100000)
 	env.Kubectl(t, "--context", env.KindContext, "create", "namespace", ns)
 	t.Cleanup(func() {
 		_ = env.Command(context.Background(), "kubectl", "--context", env.KindContext, "delete", "namespace", ns, "--wait=false").Run()
