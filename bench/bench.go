@@ -31,6 +31,9 @@ type Bench struct {
 	// idleSmall is the memory of devloop dev on a small project (the idle
 	// scenario's baseline), nil until measured.
 	idleSmall *memory
+	// scaleAdded1 is the scale scenario's 1-service added wait, the
+	// reference of the 30-service target; nil until measured.
+	scaleAdded1 *Metric
 
 	mu         sync.Mutex
 	procs      []*Proc

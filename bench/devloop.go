@@ -51,6 +51,20 @@ func cpuSeconds(pid int) (float64, error) {
 	return (ut + st) / clockTicks, nil
 }
 
+// idleCPU is the process's CPU over d, from now, in % of one core.
+func idleCPU(pid int, d time.Duration) (float64, error) {
+	c0, err := cpuSeconds(pid)
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	c1, err := cpuSeconds(pid)
+	if err != nil {
+		return 0, err
+	}
+	return 100 * (c1 - c0) / d.Seconds(), nil
+}
+
 // clockTicks is USER_HZ, 100 on Linux.
 const clockTicks = 100
 

@@ -166,3 +166,17 @@ func waitFirstCycle(ctx context.Context, p *Proc, timeout time.Duration) error {
 	}
 	return nil
 }
+
+// editCycle waits for the first dev cycle to start at or after event index
+// from and for its end, and returns both and the cycle's events.
+func editCycle(ctx context.Context, p *Proc, from int) (start, end Event, evs []Event, err error) {
+	start, si, err := p.WaitFor(ctx, from, time.Minute, func(e Event) bool { return e.Phase == "cycle" && e.Status == "start" })
+	if err != nil {
+		return start, end, nil, fmt.Errorf("cycle start: %w", err)
+	}
+	end, ei, err := p.WaitFor(ctx, si, 5*time.Minute, isCycleEnd(start.Cycle))
+	if err != nil {
+		return start, end, nil, fmt.Errorf("cycle end: %w", err)
+	}
+	return start, end, p.Events()[si : ei+1], nil
+}

@@ -25,7 +25,7 @@ func run() int {
 	var (
 		devloop = flag.String("devloop", "bin/devloop", "the devloop binary to measure")
 		out     = flag.String("out", "", "JSON results file (default bench/results/<date>[-<only>][-quick].json)")
-		only    = flag.String("only", "", "comma-separated scenarios to run (change,change-kind,change-kind-import,noop,warm,idle,apply,deliver,sync,cache,restart,compile; default all)")
+		only    = flag.String("only", "", "comma-separated scenarios to run (change,change-kind,change-kind-import,noop,warm,idle,apply,deliver,sync,cache,restart,compile,scale; default all)")
 		quick   = flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer repetitions (BENCH_QUICK=1)")
 	)
 	flag.Parse()
@@ -79,6 +79,7 @@ func run() int {
 		{"cache", b.cacheScenario},
 		{"restart", b.restartScenario},
 		{"compile", b.compileScenario},
+		{"scale", b.scaleScenario},
 	}
 	started := time.Now()
 	for _, s := range scenarios {

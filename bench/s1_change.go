@@ -230,18 +230,13 @@ func (b *Bench) changeToReady(ctx context.Context, t notesTarget, f *notesFixtur
 		if err != nil {
 			return fmt.Errorf("edit %d: %w", i, err)
 		}
-		start, si, err := p.WaitFor(ctx, from, time.Minute, func(e Event) bool { return e.Phase == "cycle" && e.Status == "start" })
+		start, end, evs, err := editCycle(ctx, p, from)
 		if err != nil {
-			return fmt.Errorf("edit %d: cycle start: %w", i, err)
-		}
-		end, ei, err := p.WaitFor(ctx, si, 5*time.Minute, isCycleEnd(start.Cycle))
-		if err != nil {
-			return fmt.Errorf("edit %d: cycle end: %w", i, err)
+			return fmt.Errorf("edit %d: %w", i, err)
 		}
 		if end.Status != "done" {
 			return fmt.Errorf("edit %d: cycle %d %s: %s", i, end.Cycle, end.Status, end.Message)
 		}
-		evs := p.Events()[si : ei+1]
 		tot := ms(ready.Sub(save))
 		total.Samples = append(total.Samples, tot)
 		detect.Samples = append(detect.Samples, ms(start.Time.Sub(save)))
