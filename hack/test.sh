@@ -5,21 +5,71 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step's wall time goes to a table printed at the end (slowest first),
+# with the go test packages that took longest, and the run's total against
+# the budgets: warm (tools and images cached) 20 min, cold 60 min.
+t0=$(date +%s)
+timing=$(mktemp)
+gotimes=$(mktemp)
+step=""
+step_t=$t0
+cache=${DEVLOOP_ENV_CACHE:-$HOME/.cache/devloop-env}
+kind=warm
+if [ -z "$(ls -A "$cache/bin" 2>/dev/null)" ]; then
+	kind=cold
+fi
+section() {
+	local now
+	now=$(date +%s)
+	if [ -n "$step" ]; then
+		printf '%s\t%s\n' "$((now - step_t))" "$step" >>"$timing"
+	fi
+	step=$1
+	step_t=$now
+	[ -z "$step" ] || printf '\n=== %s (+%ss)\n' "$1" "$((now - t0))"
+}
+report() {
+	section ""
+	local total=$(($(date +%s) - t0)) budget=1200
+	[ "$kind" = warm ] || budget=3600
+	printf '\n=== timing (%s run: tools and images %s)\n' "$kind" "$([ "$kind" = warm ] && echo cached || echo built)"
+	printf '%8s  %s\n' seconds step
+	sort -rn "$timing" | while IFS=$'\t' read -r secs name; do printf '%8s  %s\n' "$secs" "$name"; done
+	printf '%8s  %s\n' "$total" "total"
+	if [ -s "$gotimes" ]; then
+		printf '\nslowest go test packages (run in parallel, so they overlap):\n'
+		sort -rn "$gotimes" | head -10 | while IFS=$'\t' read -r secs name; do printf '%8s  %s\n' "$secs" "$name"; done
+	fi
+	if [ "$total" -le "$budget" ]; then
+		printf '\nbudget: %ss of %ss (%s) - within\n' "$total" "$budget" "$kind"
+	else
+		printf '\nbudget: %ss of %ss (%s) - OVER\n' "$total" "$budget" "$kind"
+	fi
+	rm -f "$timing" "$gotimes"
+}
+# go test's "ok  pkg  12.3s" lines, as whole seconds, for the table.
+gotime() {
+	awk -v out="$gotimes" '{ print; fflush() }
+		$1 == "ok" && $3 ~ /s$/ { t = $3; sub(/s$/, "", t); printf "%d\t%s\n", t + 0.5, $2 >>out }'
+}
+
 started=0
 if ! bash -c 'eval "$(hack/env/env.sh)" && docker version >/dev/null 2>&1 && kubectl get --raw=/readyz >/dev/null 2>&1'; then
+	section "environment up (make env-up)"
 	hack/env/up.sh
 	started=1
 fi
 cleanup() {
+	local rc=$?
+	report
 	if [ "$started" = 1 ]; then
 		hack/env/down.sh || true
 	fi
+	exit "$rc"
 }
 trap cleanup EXIT
 
 eval "$(hack/env/env.sh)"
-t0=$(date +%s)
-section() { printf '\n=== %s (+%ss)\n' "$1" "$(($(date +%s) - t0))"; }
 
 section "lint"
 make -s lint
@@ -39,7 +89,7 @@ DEMO_EXIT=1 hack/demo.sh
 DEMO_EXIT=1 hack/demo.sh
 
 section "go test -race (unit, integration, end-to-end)"
-go test -race -count=1 -timeout 50m ./...
+go test -race -count=1 -timeout 50m ./... 2>&1 | gotime
 
 # The focused suite on Docker Engine 20.10, the oldest engine devloop
 # supports, once the default engine (hack/env/lib.sh: DEFAULT_ENGINE) is 26:
@@ -71,7 +121,7 @@ else
 fi
 
 section "fault injection (stops and restarts shared daemons: one package at a time)"
-DEVLOOP_FAULTS=1 go test -race -count=1 -p 1 -timeout 20m ./test/faults/
+DEVLOOP_FAULTS=1 go test -race -count=1 -p 1 -timeout 20m ./test/faults/ 2>&1 | gotime
 
 # The soak with a small count (make soak runs 300 cycles): every cycle
 # served, and RSS, fds, threads and goroutines flat from cycle 10 on.
@@ -89,4 +139,3 @@ bash -c 'source hack/env/lib.sh && source hack/env/cluster.sh && cluster_down &&
 DEMO_EXIT=1 hack/demo.sh
 kubectl delete namespace notes --ignore-not-found --wait=false
 
-section "done"
