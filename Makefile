@@ -46,9 +46,12 @@ integration: build ## Integration and end-to-end tests against a running environ
 test: ## The whole suite: bring the environment up, run every test, tear it down
 	hack/test.sh
 
+# EXAMPLE=marvel deploys examples/marvel with its local-db profile instead.
+EXAMPLE ?= notes
+
 .PHONY: demo
-demo: ## Bring up what is missing, build devloop, deploy examples/notes and show it
-	hack/demo.sh
+demo: ## Bring up what is missing, build devloop, deploy examples/notes (EXAMPLE=marvel: examples/marvel) and show it
+	EXAMPLE=$(EXAMPLE) hack/demo.sh
 
 .PHONY: bench
 bench: ## Measure the inner loop against baselines (BENCH_QUICK=1 for a short run)
