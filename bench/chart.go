@@ -48,7 +48,7 @@ func cycleBreakdown(save, served time.Time, evs []Event) map[string]float64 {
 }
 
 // writeCycleChart writes an SVG of stacked horizontal bars, one per edit,
-// beside the results file (for the README). A negative part (the new pod
+// beside the results file (for docs/performance.md). A negative part (the new pod
 // serving before the wait for the old one ended) is drawn as zero.
 func writeCycleChart(path, title string, rows []chartRow) error {
 	const w, left, barH, gap, top = 760.0, 150.0, 18.0, 6.0, 46.0
