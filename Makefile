@@ -87,7 +87,8 @@ $(DEADCODE):
 	rmdir $(BIN)/.deadcode-$(DEADCODE_VERSION)
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) $(DEADCODE) ## gofmt, go vet, golangci-lint (.golangci.yml: errcheck, staticcheck, errorlint, revive, unparam, unused) and deadcode
+lint: $(GOLANGCI_LINT) $(DEADCODE) ## gofmt, go vet, golangci-lint (.golangci.yml: errcheck, staticcheck, errorlint, revive, unparam, unused), deadcode, no development history
+	hack/lint-history.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...

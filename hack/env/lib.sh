@@ -46,7 +46,7 @@ SERVICE_CIDR=10.96.0.0/16
 CLUSTER_DNS=$POD_GATEWAY
 CLUSTER_DOMAIN=cluster.local
 
-# Versions pinned for the environment (see ../../shared notes in the README).
+# Versions pinned for the environment (see docs/development.md).
 BUILDX_VERSION=v0.33.0
 KUBE_VERSION=v1.34.4
 BUILDKIT_VERSION=v0.29.0

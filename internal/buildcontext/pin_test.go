@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// pinnedDigest is the digest of pinnedTree as computed by the code of
-// commit becd0a5. Image tags must not move between devloop versions: a
-// change of the hash encoding needs a new "devloop-context-vN" prefix, not an
-// edit of this value.
+// pinnedDigest is the digest of pinnedTree under the "devloop-context-v1"
+// encoding. Image tags must not move between devloop versions: a change of
+// the hash encoding needs a new "devloop-context-vN" prefix, not an edit of
+// this value.
 const pinnedDigest = "sha256:f05fd586b3c1439518adee8813c051bf2fde9eeaa65e7863a7f20f99c0c7872a"
 
 // pinnedTree writes a small fixed context: files, a nested and an empty

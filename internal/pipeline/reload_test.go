@@ -62,7 +62,7 @@ func TestArtifactAddedOnReloadConnectsTheEngine(t *testing.T) {
 		t.Fatalf("no artifacts: err %v, %d connections; want none", err, connected)
 	}
 
-	// Before the fix, this pass panicked on the nil deliverer.
+	// The pass that first needs the engine connects then, with no deliverer yet: it must not panic.
 	r.SetConfig(artifactConfig(t))
 	_, err := r.BuildAll(context.Background(), nil, &Result{})
 	if err == nil || connected != 1 {
