@@ -29,6 +29,7 @@ type globalOptions struct {
 	File          string
 	KubeContext   string
 	Profiles      []string
+	Modules       []string
 	Output        string
 	Verbose       bool
 	AllowContexts []string
@@ -90,6 +91,7 @@ Configuration lives in devloop.yaml (see the reference devloop.yaml in the repos
 	pf.StringVarP(&g.File, "file", "f", "devloop.yaml", "path to the devloop.yaml (or skaffold.yaml) to use; without it, devloop.yaml, else skaffold.yaml")
 	pf.StringVar(&g.KubeContext, "kube-context", "", "kube context to use (default: the kubeconfig's current context)")
 	pf.StringArrayVarP(&g.Profiles, "profile", "p", nil, "activate a profile of devloop.yaml (repeatable, applied in order)")
+	pf.StringArrayVarP(&g.Modules, "module", "m", nil, "with a skaffold.yaml: deploy only the configurations of these names (metadata.name) and those they require (repeatable or comma-separated)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json (one event per line)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log debug details to stderr")
 	pf.StringArrayVar(&g.AllowContexts, "allow-context", nil, "allow deploying to this non-local kube context (repeatable)")

@@ -60,3 +60,34 @@ func TestBadSkaffoldYAMLExitsTwo(t *testing.T) {
 		}
 	}
 }
+
+func TestModuleFlagSelectsSkaffoldConfigurations(t *testing.T) {
+	two := goodSkaffold + "---\napiVersion: skaffold/v4beta14\nkind: Config\nmetadata:\n  name: other\nmanifests:\n  kustomize:\n    paths: [k8s]\n"
+	dir := skaffoldProject(t, two)
+	t.Chdir(dir)
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"config", "-m", "other"}, ExitOK, "name: other"},
+		{[]string{"config", "--module=sk,other"}, ExitOK, "name: sk"},
+		{[]string{"config", "-m", "nope"}, ExitUsage, `--module nope: no configuration of skaffold.yaml`},
+	} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), func() {}, tc.args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if code != tc.code || !strings.Contains(out.String()+errb.String(), tc.want) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s%s", tc.args, code, tc.code, tc.want, out.String(), errb.String())
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "devloop.yaml"), []byte("apiVersion: devloop.dev/v1alpha1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), func() {}, []string{"config", "-m", "sk"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitUsage || !strings.Contains(errb.String(), "--module selects configurations of a skaffold.yaml") {
+		t.Errorf("-m with a devloop.yaml: exit %d, stderr %q", code, errb.String())
+	}
+}

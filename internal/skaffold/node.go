@@ -162,15 +162,26 @@ func (r *reader) boolean(dst *bool) func(*yaml.Node, string) {
 
 // at records where a value is, so that errors found later name it.
 type at struct {
+	File         string
 	Line, Column int
 	Path         string
 }
 
-func nodeAt(n *yaml.Node, path string) at {
+// nodeAt records where n, at path, is in the file being read.
+func (r *reader) nodeAt(n *yaml.Node, path string) at {
 	if n == nil {
-		return at{Path: path}
+		return at{File: r.file, Path: path}
 	}
-	return at{Line: n.Line, Column: n.Column, Path: path}
+	return at{File: r.file, Line: n.Line, Column: n.Column, Path: path}
+}
+
+// errorf is an error at a: its path, then the message.
+func (a at) errorf(format string, args ...any) *config.Error {
+	msg := fmt.Sprintf(format, args...)
+	if a.Path != "" {
+		msg = a.Path + ": " + msg
+	}
+	return &config.Error{File: a.File, Line: a.Line, Column: a.Column, Path: a.Path, Msg: msg}
 }
 
 func join(path, key string) string {

@@ -9,11 +9,15 @@ import (
 // Skaffold is the part of a skaffold.yaml devloop reads, in the v4beta14
 // shape (older forms are upgraded while reading).
 type Skaffold struct {
+	// File is the skaffold.yaml's name in messages.
+	File string
+	// Dir is the absolute directory the configuration's paths resolve against.
+	Dir                        string
 	APIVersion                 string
 	Name                       string
 	NameAt                     at
 	Artifacts                  []Artifact
-	Kustomize                  []string
+	Kustomize                  []Path
 	KustomizeAt                at
 	StatusCheckDeadlineSeconds int
 	PortForward                []PortForward
@@ -30,6 +34,12 @@ type Artifact struct {
 	BuildArgs  map[string]string
 	CacheFrom  []string
 	Platforms  []string
+}
+
+// Path is a path the configuration names, with where it is named.
+type Path struct {
+	At    at
+	Value string
 }
 
 // PortForward is one portForward item.
@@ -53,7 +63,6 @@ const (
 	notGCB              = "devloop builds with the local Docker engine's buildx, not on Google Cloud Build; remove build.googleCloudBuild"
 	notYet              = "not read by devloop yet; "
 	notProfiles         = notYet + "copy the profile's changes into the top level, or write a devloop.yaml with profiles (devloop.dev/v1alpha1)"
-	notRequires         = notYet + "deploy each configuration with its own devloop.yaml"
 	notRawYaml          = notYet + "list the files in a kustomization.yaml and use manifests.kustomize.paths"
 	notHelm             = notYet + "write a devloop.yaml with deploy.helm"
 	notHooks            = notYet + "write a devloop.yaml with hooks"
@@ -84,12 +93,13 @@ func (r *reader) config(n *yaml.Node, s *Skaffold, v version) {
 		}},
 		"metadata": {read: func(n *yaml.Node, p string) {
 			r.mapping(n, p, map[string]field{
-				"name":        {read: func(n *yaml.Node, p string) { s.NameAt = nodeAt(n, p); r.str(&s.Name)(n, p) }},
+				"name":        {read: func(n *yaml.Node, p string) { s.NameAt = r.nodeAt(n, p); r.str(&s.Name)(n, p) }},
 				"labels":      {refuse: notYet + "remove metadata.labels"},
 				"annotations": {refuse: notYet + "remove metadata.annotations"},
 			})
 		}},
-		"requires":  {refuse: notRequires},
+		// requires is read by the graph of configurations.
+		"requires":  {},
 		"build":     {read: func(n *yaml.Node, p string) { r.build(n, p, s) }},
 		"test":      {refuse: notTest},
 		"verify":    {refuse: notVerify},
@@ -140,11 +150,11 @@ func (r *reader) build(n *yaml.Node, path string, s *Skaffold) {
 }
 
 func (r *reader) artifact(n *yaml.Node, path string) Artifact {
-	a := Artifact{At: nodeAt(n, path), Context: "."}
+	a := Artifact{At: r.nodeAt(n, path), Context: "."}
 	var hasBuilder bool
 	r.mapping(n, path, map[string]field{
 		"image":   {read: r.str(&a.Image)},
-		"context": {read: func(n *yaml.Node, p string) { a.ContextAt = nodeAt(n, p); r.str(&a.Context)(n, p) }},
+		"context": {read: func(n *yaml.Node, p string) { a.ContextAt = r.nodeAt(n, p); r.str(&a.Context)(n, p) }},
 		"docker": {read: func(n *yaml.Node, p string) {
 			hasBuilder = true
 			r.mapping(n, p, map[string]field{
@@ -186,7 +196,7 @@ func (r *reader) manifests(n *yaml.Node, path string, s *Skaffold) {
 		"rawYaml": {refuse: notRawYaml},
 		"kustomize": {read: func(n *yaml.Node, p string) {
 			r.mapping(n, p, map[string]field{
-				"paths":     {read: func(n *yaml.Node, p string) { s.KustomizeAt = nodeAt(n, p); r.strs(&s.Kustomize)(n, p) }},
+				"paths":     {read: func(n *yaml.Node, p string) { r.kustomizePaths(n, p, s) }},
 				"buildArgs": {refuse: notYet + "remove manifests.kustomize.buildArgs"},
 			})
 		}},
@@ -234,7 +244,7 @@ func (r *reader) deploy(n *yaml.Node, path string, s *Skaffold, v version) {
 		// skaffold/v2*: the manifests sat under the deployers.
 		fields["kustomize"] = field{read: func(n *yaml.Node, p string) {
 			r.mapping(n, p, map[string]field{
-				"paths":            {read: func(n *yaml.Node, p string) { s.KustomizeAt = nodeAt(n, p); r.strs(&s.Kustomize)(n, p) }},
+				"paths":            {read: func(n *yaml.Node, p string) { r.kustomizePaths(n, p, s) }},
 				"flags":            {refuse: notLegacy},
 				"buildArgs":        {refuse: notYet + "remove deploy.kustomize.buildArgs"},
 				"defaultNamespace": {refuse: notYet + "set the namespace in the kustomization"},
@@ -246,7 +256,7 @@ func (r *reader) deploy(n *yaml.Node, path string, s *Skaffold, v version) {
 }
 
 func (r *reader) portForward(n *yaml.Node, path string) PortForward {
-	pf := PortForward{At: nodeAt(n, path)}
+	pf := PortForward{At: r.nodeAt(n, path)}
 	r.mapping(n, path, map[string]field{
 		"resourceType": {read: r.str(&pf.ResourceType)},
 		"resourceName": {read: r.str(&pf.ResourceName)},
@@ -256,6 +266,15 @@ func (r *reader) portForward(n *yaml.Node, path string) PortForward {
 		"address":      {read: r.str(&pf.Address)},
 	})
 	return pf
+}
+
+func (r *reader) kustomizePaths(n *yaml.Node, path string, s *Skaffold) {
+	s.KustomizeAt = r.nodeAt(n, path)
+	r.sequence(n, path, func(n *yaml.Node, p string) {
+		var v string
+		r.str(&v)(n, p)
+		s.Kustomize = append(s.Kustomize, Path{At: r.nodeAt(n, p), Value: v})
+	})
 }
 
 func sortStrings(s []string) { slices.Sort(s) }

@@ -11,8 +11,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -61,99 +59,50 @@ func IsSkaffold(data []byte) bool {
 	return strings.HasPrefix(head.APIVersion, "skaffold/")
 }
 
-// Read decodes the skaffold.yaml data named name.
-func Read(name string, data []byte) (*Skaffold, error) {
-	r := &reader{file: name}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := decodeSafe(dec, &doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, config.ErrorList{{File: name, Line: 1, Column: 1, Msg: "the file is empty; expected a Skaffold configuration (apiVersion: skaffold/v4beta14, kind: Config)"}}
-		}
-		return nil, config.ErrorList{yamlError(name, err)}
-	}
-	var next yaml.Node
-	if err := decodeSafe(dec, &next); err == nil {
-		return nil, config.ErrorList{{File: name, Line: next.Line, Column: next.Column,
-			Msg: "several configurations in one file (---) are not read by devloop yet; keep one configuration per skaffold.yaml"}}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, config.ErrorList{yamlError(name, err)}
-	}
-	root := deref(&doc)
-	if root == nil || root.Kind != yaml.MappingNode {
-		return nil, config.ErrorList{{File: name, Line: 1, Column: 1, Msg: "expected a Skaffold configuration (a mapping with apiVersion: skaffold/v4beta14 and kind: Config)"}}
-	}
-	var apiVersion string
-	var avNode *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "apiVersion" {
-			avNode = root.Content[i+1]
-			apiVersion = avNode.Value
-		}
-	}
-	if avNode == nil {
-		return nil, config.ErrorList{{File: name, Line: root.Line, Column: root.Column, Path: "apiVersion",
-			Msg: "apiVersion: required; expected skaffold/v2beta10 to skaffold/v4beta14"}}
-	}
-	v, ok := parseVersion(apiVersion)
-	if !ok {
-		return nil, config.ErrorList{{File: name, Line: avNode.Line, Column: avNode.Column, Path: "apiVersion",
-			Msg: fmt.Sprintf("apiVersion: unsupported %q; devloop reads skaffold/v2beta10 to skaffold/v4beta14 (run skaffold fix to upgrade an older file)", apiVersion)}}
-	}
-	s := &Skaffold{}
-	r.config(root, s, v)
-	if len(r.errs) > 0 {
-		return nil, r.errs
-	}
-	return s, nil
+// Options select what Load reads.
+type Options struct {
+	config.Options
+	// Modules select configurations by metadata.name (--module), with what
+	// they require; empty selects every configuration of the file.
+	Modules []string
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func yamlError(name string, err error) *config.Error {
-	e := &config.Error{File: name, Msg: "not valid YAML: " + err.Error(), Err: err}
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = "not valid YAML: " + m[2]
-	}
-	return e
-}
-
-// decodeSafe turns a panic of the YAML library into an error.
-func decodeSafe(dec *yaml.Decoder, v any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("yaml: %v", p)
-		}
-	}()
-	return dec.Decode(v)
-}
-
-// Load reads the skaffold.yaml at path and returns the equivalent devloop
-// configuration, loaded as config.Load would load it.
-func Load(path string, opts config.Options) (*config.Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &config.Error{File: path, Msg: fmt.Sprintf("cannot read the configuration: %v", err), Err: err}
-	}
-	return Parse(path, data, opts)
-}
-
-// Parse is Load for data already read.
-func Parse(name string, data []byte, opts config.Options) (*config.Config, error) {
-	s, err := Read(name, data)
+// Load reads the skaffold.yaml at path, with the configurations it
+// requires, and returns the equivalent devloop configuration, loaded as
+// config.Load would load it. The configurations are merged as Skaffold
+// merges them: the artifacts, manifests and port forwards of each, the
+// required ones first.
+func Load(path string, opts Options) (*config.Config, error) {
+	docs, first, err := configurations(path, opts.Modules)
 	if err != nil {
 		return nil, err
 	}
 	if len(opts.Profiles) > 0 {
-		return nil, config.ErrorList{{File: name, Line: 1, Column: 1, Path: "profiles",
+		return nil, config.ErrorList{{File: path, Line: 1, Column: 1, Path: "profiles",
 			Msg: fmt.Sprintf("profile %q: devloop does not read Skaffold profiles yet; remove -p or write a devloop.yaml with profiles", opts.Profiles[0])}}
 	}
-	abs, err := filepath.Abs(name)
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, &config.Error{File: name, Msg: fmt.Sprintf("resolving the configuration path: %v", err), Err: err}
+		return nil, &config.Error{File: path, Msg: fmt.Sprintf("resolving the configuration path: %v", err), Err: err}
 	}
-	doc, where, terr := Translate(name, filepath.Dir(abs), s)
+	var errs config.ErrorList
+	cs := make([]*Skaffold, 0, len(docs))
+	for _, d := range docs {
+		r := &reader{file: d.file}
+		s := &Skaffold{File: d.file, Dir: d.dir()}
+		r.config(d.root, s, d.v)
+		errs = append(errs, r.errs...)
+		cs = append(cs, s)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	key := abs
+	if len(opts.Modules) > 0 {
+		key += " (modules " + strings.Join(opts.Modules, ", ") + ")"
+	}
+	doc, where, terr := translate(filepath.Dir(abs), configName(path, abs, first, docs, opts.Modules), cs,
+		func(dirs []string) (string, error) { return writeOverlay(key, dirs) })
 	if terr != nil {
 		return nil, terr
 	}
@@ -161,11 +110,27 @@ func Parse(name string, data []byte, opts config.Options) (*config.Config, error
 	// relative paths resolve the same; its errors are moved back onto the
 	// skaffold.yaml lines they came from. Its own name says its line numbers
 	// (in devloop config's comments) are the translation's.
-	cfg, err := config.Parse(name+" translated to devloop.yaml", doc, opts)
+	cfg, err := config.Parse(path+" translated to devloop.yaml", doc, opts.Options)
 	if err != nil {
-		return nil, relocate(name, err, where)
+		return nil, relocate(path, err, where)
 	}
 	return cfg, nil
+}
+
+// configName is the devloop configuration's name (in its Path) and where
+// it is written: the first module's, else the file's first configuration's,
+// else the file's directory's name.
+func configName(path, abs string, first *document, docs []*document, modules []string) at {
+	named := func(d *document) at { a := d.nameAt; a.Path = d.name; return a }
+	for _, d := range docs {
+		if len(modules) > 0 && d.name == modules[0] {
+			return named(d)
+		}
+	}
+	if len(modules) == 0 && first.name != "" {
+		return named(first)
+	}
+	return at{File: path, Line: 1, Column: 1, Path: dnsLabel(filepath.Base(filepath.Dir(abs)))}
 }
 
 // relocate maps the errors of the translated configuration onto the
@@ -182,10 +147,13 @@ func relocate(name string, err error, where map[string]at) error {
 		p := e.Path
 		for {
 			if a, ok := where[p]; ok {
-				if e.Path != "" && strings.HasPrefix(c.Msg, e.Path) {
-					c.Msg = a.Path + strings.TrimPrefix(c.Msg, e.Path)
+				if p != "" && strings.HasPrefix(c.Msg, p) {
+					c.Msg = a.Path + strings.TrimPrefix(c.Msg, p)
 				}
-				c.Line, c.Column, c.Path = a.Line, a.Column, a.Path
+				c.Line, c.Column, c.Path = a.Line, a.Column, a.Path+strings.TrimPrefix(e.Path, p)
+				if a.File != "" {
+					c.File = a.File
+				}
 				break
 			}
 			i := strings.LastIndexAny(p, ".[")

@@ -90,7 +90,7 @@ portForward:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := project(t, tc.file)
-			cfg, err := Load(path, config.Options{})
+			cfg, err := Load(path, Options{})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -116,7 +116,7 @@ portForward:
 
 func TestLoadNameFromDirectory(t *testing.T) {
 	path := project(t, "apiVersion: skaffold/v4beta5\nkind: Config\nmanifests:\n  kustomize:\n    paths: [k8s]\n")
-	cfg, err := Load(path, config.Options{})
+	cfg, err := Load(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,22 +147,22 @@ func TestLoadBad(t *testing.T) {
 		{"jib", head + overlay + "build:\n  artifacts:\n  - image: web\n    jib: {}\n", 9, 5, "build.artifacts[0].jib: devloop does not build with Jib; use a Dockerfile"},
 		{"useBuildkit false", head + overlay + "build:\n  local:\n    useBuildkit: false\n", 8, 18, "always builds with BuildKit"},
 		{"profiles", head + overlay + "profiles:\n- name: a\n", 6, 1, "profiles: not read by devloop yet"},
-		{"requires", head + overlay + "requires:\n- path: ../other\n", 6, 1, "requires: not read by devloop yet"},
+		{"requires missing path", head + overlay + "requires:\n- path: ../other\n", 7, 9, "requires[0].path: ../other does not exist"},
 		{"rawYaml", head + "manifests:\n  rawYaml: [k8s/*.yaml]\n", 4, 3, "manifests.rawYaml: not read by devloop yet"},
 		{"v2 kubectl manifests", "apiVersion: skaffold/v2beta29\nkind: Config\ndeploy:\n  kubectl:\n    manifests: [k8s/*.yaml]\n", 5, 5, "deploy.kubectl.manifests: not read by devloop yet"},
 		{"v4 deploy.kustomize", head + "deploy:\n  kustomize:\n    paths: [k8s]\n", 4, 3, "deploy.kustomize: unknown field"},
 		{"no manifests", head, 1, 1, "manifests.kustomize.paths: required"},
-		{"two overlays", head + "manifests:\n  kustomize:\n    paths: [k8s, app]\n", 5, 12, "one kustomize overlay"},
+		{"overlay without kustomization", head + "manifests:\n  kustomize:\n    paths: [k8s, app]\n", 5, 18, "manifests.kustomize.paths[1]: the kustomize directory"},
 		{"missing context", head + overlay + "build:\n  artifacts:\n  - image: web\n    context: nowhere\n", 9, 14, "build.artifacts[0].context: the build context"},
 		{"missing image", head + overlay + "build:\n  artifacts:\n  - context: app\n", 8, 5, "build.artifacts[0].image: required"},
-		{"missing overlay dir", head + "manifests:\n  kustomize:\n    paths: [gone]\n", 5, 12, "manifests.kustomize.paths: the kustomize directory"},
+		{"missing overlay dir", head + "manifests:\n  kustomize:\n    paths: [gone]\n", 5, 13, "manifests.kustomize.paths[0]: the kustomize directory"},
 		{"port forward type", head + overlay + "portForward:\n- resourceType: ingress\n  resourceName: web\n  port: 80\n", 7, 3, `portForward[0].resourceType: "ingress" is not forwarded`},
-		{"two documents", head + overlay + "---\n" + head + overlay, 6, 1, "several configurations in one file"},
+		{"second document's apiVersion", head + overlay + "---\napiVersion: skaffold/v1\nkind: Config\n", 7, 13, `unsupported "skaffold/v1"`},
 		{"duplicated key", head + overlay + "deploy:\n  kubectl: {}\n  kubectl: {}\n", 8, 3, "duplicated key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := project(t, tc.file)
-			_, err := Load(path, config.Options{})
+			_, err := Load(path, Options{})
 			if err == nil {
 				t.Fatal("Load succeeded; want an error")
 			}
@@ -185,7 +185,7 @@ func TestLoadBad(t *testing.T) {
 
 func TestProfilesFlagRefused(t *testing.T) {
 	path := project(t, head+overlay)
-	_, err := Load(path, config.Options{Profiles: []string{"dev"}})
+	_, err := Load(path, Options{Options: config.Options{Profiles: []string{"dev"}}})
 	var ce *config.Error
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "Skaffold profiles") {
 		t.Fatalf("err = %v", err)

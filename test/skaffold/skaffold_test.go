@@ -23,6 +23,15 @@ import (
 // kustomization's objects in ns and metadata.name set to ns.
 func copyProject(t *testing.T, name, ns string) string {
 	t.Helper()
+	dir := copyTree(t, name)
+	testenv.Edit(t, filepath.Join(dir, "skaffold.yaml"), "name: "+name, "name: "+ns)
+	inNamespace(t, filepath.Join(dir, "k8s", "kustomization.yaml"), ns)
+	return dir
+}
+
+// copyTree copies testdata/name into a temporary directory.
+func copyTree(t *testing.T, name string) string {
+	t.Helper()
 	src := filepath.Join("testdata", name)
 	dir := t.TempDir()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
@@ -42,8 +51,12 @@ func copyProject(t *testing.T, name, ns string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.Edit(t, filepath.Join(dir, "skaffold.yaml"), "name: "+name, "name: "+ns)
-	k := filepath.Join(dir, "k8s", "kustomization.yaml")
+	return dir
+}
+
+// inNamespace puts the objects of the kustomization file k in ns.
+func inNamespace(t *testing.T, k, ns string) {
+	t.Helper()
 	b, err := os.ReadFile(k)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +64,6 @@ func copyProject(t *testing.T, name, ns string) string {
 	if err := os.WriteFile(k, append([]byte("namespace: "+ns+"\n"), b...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
 }
 
 // A two-service Skaffold project (docker artifacts, a kustomize overlay, a
