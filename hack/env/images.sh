@@ -11,6 +11,11 @@
 # that is only half there, as on Docker Desktop. What is already there for
 # the same inputs is skipped.
 #
+# devloop-debug:<revision> holds the debuggers `devloop debug` copies into
+# pods (images/devloop-debug/Dockerfile): Delve built from the release
+# hack/tools/delve pins (linux/amd64 and linux/arm64, cached in $BIN with a
+# stamp) and debugpy from Debian.
+#
 # One application image is made here too: ferretdb:<version> (linux/amd64),
 # the MongoDB-compatible server of examples/marvel's local-db profile
 # (MongoDB's image cannot be pulled here and MongoDB is not in Debian). Its
@@ -21,6 +26,8 @@
 #   images.sh            build what is missing (the daemons must be up)
 #   images.sh rootfs ARCH  make $CACHE/rootfs/debian-bookworm-ARCH.tar
 #   images.sh ferretdb-bin  build $BIN/ferretdb-linux-amd64
+#   images.sh debug-bin     build $BIN/dlv-linux-{amd64,arm64}
+#   images.sh debug         build what debug_image needs, then the image
 
 IMAGES_DIR=${ENV_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}/images
 ROOTFS_CACHE=${CACHE:-$HOME/.cache/devloop-env}/rootfs
@@ -152,6 +159,49 @@ ferretdb_image() {
 	image_ensure ferretdb "${version#v}" linux/amd64 "$(ferretdb_stamp)" "$ctx"
 }
 
+# delve_tools: the tools module that pins Delve.
+delve_tools() { echo "$REPO_ROOT/hack/tools/delve"; }
+
+# delve_stamp: what the dlv binaries are built from (the tools module, the Go
+# toolchain); also an input of the image.
+delve_stamp() {
+	echo "$(cd "$(delve_tools)" && cat go.mod go.sum tools.go | sha256sum | cut -c1-16) $(go env GOVERSION)"
+}
+
+# delve_build: dlv for linux/amd64 and linux/arm64, static and stripped,
+# into $BIN/dlv-linux-ARCH, from the module hack/tools/delve requires.
+delve_build() {
+	local arch
+	for arch in amd64 arm64; do
+		(cd "$(delve_tools)" && GOTOOLCHAIN=local GOFLAGS='-mod=mod -buildvcs=false' CGO_ENABLED=0 GOOS=linux GOARCH=$arch \
+			go build -trimpath -ldflags='-s -w' -o "$BIN/dlv-linux-$arch.tmp" github.com/go-delve/delve/cmd/dlv) ||
+			die "go build of dlv for $arch"
+		mv "$BIN/dlv-linux-$arch.tmp" "$BIN/dlv-linux-$arch"
+	done
+}
+
+delve_start() {
+	if ! stamp_ok delve "$(delve_stamp)" || [ ! -x "$BIN/dlv-linux-amd64" ] || [ ! -x "$BIN/dlv-linux-arm64" ]; then
+		bg_build delve "$IMAGES_DIR/../images.sh" debug-bin
+	fi
+}
+
+# debug_image: devloop-debug:<revision> (the revision is devloop's
+# debug.SupportImage tag: the layout it expects) for both platforms.
+debug_image() {
+	local ctx=$STATE/images/devloop-debug-ctx arch
+	if [ -n "${_bg_builds[delve]:-}" ]; then
+		wait_build delve
+		stamp_write delve "$(delve_stamp)"
+	fi
+	mkdir -p "$ctx"
+	for arch in amd64 arm64; do
+		[ -x "$BIN/dlv-linux-$arch" ] || die "$BIN/dlv-linux-$arch is missing"
+		cmp -s "$BIN/dlv-linux-$arch" "$ctx/dlv-linux-$arch" || cp "$BIN/dlv-linux-$arch" "$ctx/dlv-linux-$arch"
+	done
+	image_ensure devloop-debug 1 linux/amd64,linux/arm64 "$(delve_stamp)" "$ctx"
+}
+
 registry_has() {
 	curl -fsS -o /dev/null -I \
 		-H 'Accept: application/vnd.oci.image.index.v1+json' \
@@ -206,6 +256,7 @@ image_pull() {
 images_up() {
 	local arch ctx gov goarm
 	ferretdb_start
+	delve_start
 	for arch in amd64 arm64; do
 		wait_build "rootfs-$arch"
 		[ -s "$(rootfs_tar "$arch")" ] || rootfs_make "$arch" >>"$LOGS/build-rootfs-$arch.log" 2>&1 ||
@@ -231,6 +282,7 @@ images_up() {
 		--build-context "goroot-amd64=$(go env GOROOT)" --build-context "goroot-arm64=$goarm"
 	image_ensure python 3.11-slim linux/amd64 "$base $certs" "$ctx"
 	ferretdb_image
+	debug_image
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -241,7 +293,12 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "${1:-}" in
 	rootfs) rootfs_make "$2" ;;
 	ferretdb-bin) ferretdb_build ;;
+	debug-bin) delve_build ;;
+	debug)
+		delve_start
+		debug_image
+		;;
 	"") images_up ;;
-	*) echo "usage: images.sh [rootfs ARCH | ferretdb-bin]" >&2 && exit 2 ;;
+	*) echo "usage: images.sh [rootfs ARCH | ferretdb-bin | debug-bin | debug]" >&2 && exit 2 ;;
 	esac
 fi

@@ -94,6 +94,8 @@ func TestLoadBadInput(t *testing.T) {
 				{15, 60, `build.artifacts[0].sync[1].run.timeout: -1s is negative`}}},
 		{"sync restart not a boolean", strings.Replace(minimal, "context: web", "context: web\n      sync:\n        - src: x\n          dest: /x\n          restart: yes please", 1),
 			[]wantError{{12, 20, `build.artifacts[0].sync[0].restart: expected true or false, got the string "yes please"`}}},
+		{"unknown debug runtime", strings.Replace(minimal, "context: web", "context: web\n      debug: {runtime: java}", 1),
+			[]wantError{{9, 24, `build.artifacts[0].debug.runtime: unknown debug runtime "java" (known: go, python, nodejs)`}}},
 		{"bad platform", strings.Replace(minimal, "build:\n", "build:\n  platforms: [amd64]\n", 1),
 			[]wantError{{6, 15, `build.platforms[0]: "amd64" is not a platform`}}},
 		{"bad registry", minimal + "registry: https://registry.example.com\n",

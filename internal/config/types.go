@@ -96,11 +96,20 @@ type Artifact struct {
 	// Hooks run on this machine before and after the artifact's build; a
 	// failing before hook fails the build.
 	Hooks Hooks `yaml:"hooks"`
+	// Debug tunes `devloop debug` for this artifact's containers.
+	Debug ArtifactDebug `yaml:"debug"`
 
 	// ContextDir is the absolute context directory.
 	ContextDir string `yaml:"-"`
 	// DockerfilePath is the absolute path of the Dockerfile.
 	DockerfilePath string `yaml:"-"`
+}
+
+// ArtifactDebug tunes `devloop debug` for an artifact.
+type ArtifactDebug struct {
+	// Runtime names the runtime of the artifact's containers (go, python,
+	// nodejs) where detection from the image cannot tell.
+	Runtime string `yaml:"runtime"`
 }
 
 // SyncRule copies files matching Src (a glob relative to the context, with ** for any

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/devloop-dev/devloop/internal/debug"
 	"github.com/devloop-dev/devloop/internal/kustomize"
 )
 
@@ -99,6 +100,11 @@ func (v *validator) artifact(p string, a Artifact, images map[string]string) {
 		}
 	}
 	v.platforms(p+".platforms", a.Platforms)
+	if a.Debug.Runtime != "" {
+		if _, err := debug.ParseRuntime(a.Debug.Runtime); err != nil {
+			v.errorf(p+".debug.runtime", nil, "%s.debug.runtime: %v", p, err)
+		}
+	}
 	for i, r := range a.Sync {
 		sp := fmt.Sprintf("%s.sync[%d]", p, i)
 		if err := r.checkSrc(); err != nil {

@@ -26,6 +26,11 @@ const (
 	// that puts them into Dir.
 	supportRoot = "/support"
 	supportCopy = "/busybox"
+	// SupportImage holds every runtime's debugger in that layout: Delve
+	// and debugpy (Node's is node itself). devloop delivers it from the
+	// Docker Engine to the cluster like an artifact's image;
+	// hack/env/images.sh builds it.
+	SupportImage = "devloop-debug:1"
 )
 
 // Target is an image to debug: the artifact that builds it, the runtime
@@ -193,10 +198,11 @@ func rewriteSpec(u *unstructured.Unstructured, spec map[string]any, targets map[
 			continue
 		}
 		inits = append(inits, map[string]any{
-			"name":         Volume + "-" + string(r),
-			"image":        support[r],
-			"command":      toAny([]string{supportCopy, "cp", "-R", supportRoot + "/" + string(r), Dir + "/"}),
-			"volumeMounts": []any{map[string]any{"name": Volume, "mountPath": Dir}},
+			"name":            Volume + "-" + string(r),
+			"image":           support[r],
+			"command":         toAny([]string{supportCopy, "cp", "-R", supportRoot + "/" + string(r), Dir + "/"}),
+			"imagePullPolicy": "IfNotPresent",
+			"volumeMounts":    []any{map[string]any{"name": Volume, "mountPath": Dir}},
 		})
 	}
 	spec["initContainers"] = inits

@@ -25,6 +25,9 @@ const (
 	PhaseCleanup     = "cleanup"
 	PhaseHelm        = "helm"
 	PhaseRun         = "run"
+	// PhaseDebug announces a debug port forwarded to this machine
+	// (`devloop debug`), or a container left undebugged and why.
+	PhaseDebug = "debug"
 )
 
 // Statuses of an event.
@@ -61,6 +64,15 @@ type Event struct {
 	// values redacted); Changes then lists the fields it removed (-),
 	// added (+) or changed (~), one line each.
 	Previous map[string]any `json:"previous,omitempty"`
+	// Pod, Container, Runtime (go, python, nodejs), Protocol (dap,
+	// debugpy, devtools), Address (host:port on this machine) and
+	// LocalPort describe a debug port on the debug event.
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+	Runtime   string `json:"runtime,omitempty"`
+	Protocol  string `json:"protocol,omitempty"`
+	Address   string `json:"address,omitempty"`
+	LocalPort int    `json:"localPort,omitempty"`
 }
 
 // Sink receives events. Implementations are safe for concurrent use.
