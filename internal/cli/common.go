@@ -22,6 +22,7 @@ func commands(g *globalOptions) []*cobra.Command {
 	return []*cobra.Command{
 		newRunCmd(g, nil),
 		newDevCmd(g, nil),
+		newDebugCmd(g, nil),
 		newBuildCmd(g, nil),
 		newRenderCmd(g, nil),
 		newDeleteCmd(g, nil),

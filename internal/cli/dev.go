@@ -26,6 +26,9 @@ type devOptions struct {
 	Cleanup     bool
 	CleanupData bool
 	QuietPeriod time.Duration
+	// debug is set by `devloop debug`: dev with the containers under
+	// their runtime's debugger.
+	debug *pipeline.DebugOptions
 }
 
 func newDevCmd(g *globalOptions, runF func(context.Context, *devOptions) error) *cobra.Command {
@@ -58,6 +61,12 @@ exits at once.`,
 			return runDev(cmd.Context(), o)
 		},
 	}
+	o.registerDev(cmd)
+	return cmd
+}
+
+// registerDev adds the flags of dev (and debug) to cmd.
+func (o *devOptions) registerDev(cmd *cobra.Command) {
 	o.register(cmd, "platforms to build for (default: devloop.yaml, else the cluster's nodes)", "buildx builder to use")
 	f := cmd.Flags()
 	f.BoolVar(&o.NoLogs, "no-logs", false, "do not stream the pods' logs")
@@ -66,7 +75,6 @@ exits at once.`,
 	f.BoolVar(&o.Cleanup, "cleanup", true, "on exit, delete what devloop applied (PersistentVolumeClaims are kept)")
 	f.BoolVar(&o.CleanupData, "cleanup-data", false, "on exit, delete PersistentVolumeClaims too")
 	f.DurationVar(&o.QuietPeriod, "quiet-period", 0, "debounce of file events (default: dev.quietPeriod, 50ms)")
-	return cmd
 }
 
 func runDev(ctx context.Context, o *devOptions) error {
@@ -92,6 +100,9 @@ func runDev(ctx context.Context, o *devOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDebugArtifacts(cfg, o.debug); err != nil {
+		return err
+	}
 	session.LimitMemory()
 	out := g.newOutput()
 	kc, err := g.connect(cfg, out)
@@ -115,6 +126,7 @@ func runDev(ctx context.Context, o *devOptions) error {
 		Helper:           true, // dev only: sync rules that restart get devloop's helper
 		RemoveSuperseded: true, // dev only: an image a later deploy replaced leaves the engine
 		NewPodsReady:     true, // dev only: ready once the new pods are, before the old ReplicaSet is scaled down
+		Debug:            o.debug,
 	})
 	if err != nil {
 		return err

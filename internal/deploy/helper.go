@@ -16,10 +16,12 @@ const (
 )
 
 // ImageCommand is what an image runs by default (its config's Entrypoint
-// and Cmd).
+// and Cmd, with its Env and WorkingDir).
 type ImageCommand struct {
 	Entrypoint []string
 	Cmd        []string
+	Env        []string
+	WorkingDir string
 }
 
 // HelperInjection says where to inject devloop's helper: `devloop dev` only,

@@ -72,6 +72,7 @@ func (r *Runner) Images() map[string]string {
 // where the cluster runs it: skipped when already there, built when in
 // neither the engine nor the registry, delivered when missing in the cluster.
 func (r *Runner) buildArtifact(ctx context.Context, a config.Artifact) (built, delivered bool, err error) {
+	a = r.debugBuild(a)
 	base := events.Event{Artifact: a.Image}
 
 	choice := build.ResolvePlatforms(r.opts.Platforms, a.Platforms, r.cfg.Build.Platforms, r.cluster.Platforms)

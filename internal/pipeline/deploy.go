@@ -149,6 +149,9 @@ func (r *Runner) Deploy(ctx context.Context, images map[string]string, res *Resu
 	if err != nil {
 		return err
 	}
+	if err := r.injectDebug(ctx, images, p.kustomize); err != nil {
+		return err
+	}
 	if err := r.injectHelper(ctx, images, p.kustomize); err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func (r *Runner) imageCommand(ctx context.Context, a config.Artifact, ref string
 	for _, local := range []string{a.Image + ":" + tag, ref} {
 		insp, err := r.engine.ImageInspect(ctx, local)
 		if err == nil && insp.Config != nil {
-			ic := deploy.ImageCommand{Entrypoint: insp.Config.Entrypoint, Cmd: insp.Config.Cmd}
+			ic := deploy.ImageCommand{Entrypoint: insp.Config.Entrypoint, Cmd: insp.Config.Cmd, Env: insp.Config.Env, WorkingDir: insp.Config.WorkingDir}
 			r.helper.commands[ref] = ic
 			return ic, nil
 		}
@@ -129,7 +129,7 @@ func (r *Runner) imageCommand(ctx context.Context, a config.Artifact, ref string
 		if err == nil {
 			var cf *v1.ConfigFile
 			if cf, err = img.ConfigFile(); err == nil {
-				ic := deploy.ImageCommand{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd}
+				ic := deploy.ImageCommand{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, Env: cf.Config.Env, WorkingDir: cf.Config.WorkingDir}
 				r.helper.commands[ref] = ic
 				return ic, nil
 			}

@@ -70,6 +70,9 @@ type Options struct {
 	// NewPodsReady counts a Deployment ready once its new pods are, before
 	// its old pods are gone (`devloop dev`; see status.WaiterOptions).
 	NewPodsReady bool
+	// Debug starts the built containers under their runtime's debugger
+	// (`devloop debug`); nil for every other command.
+	Debug *DebugOptions
 }
 
 // Runner makes passes for one configuration against one cluster.
@@ -123,6 +126,9 @@ type Runner struct {
 	// helper is devloop's helper image once built (Options.Helper); the
 	// pass goroutine alone uses it.
 	helper helperState
+	// debugSupportRef is the debuggers' support image once delivered
+	// (Options.Debug); the pass goroutine alone uses it.
+	debugSupportRef string
 	// gone is what Options.RemoveSuperseded removes; under mu. removals
 	// counts the background removals (Close waits for them); removing
 	// lets one run at a time.

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/debug"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
 	"github.com/devloop-dev/devloop/internal/portforward"
@@ -32,6 +33,9 @@ type Forwards struct {
 
 	mu   sync.Mutex
 	urls []string
+	// debugPorts are the local ports of the debug forwards, by
+	// debug.Forward.Key, kept for the session.
+	debugPorts map[string]int
 }
 
 var _ Runnable = (*Forwards)(nil)
@@ -54,7 +58,7 @@ func (f *Forwards) Start(ctx context.Context) error {
 		st, next := f.feed.Current()
 		fctx, cancel := context.WithCancel(ctx)
 		ended := make(chan error, 1)
-		if st.Deployed && len(st.Config.PortForward) > 0 {
+		if st.Deployed && (len(st.Config.PortForward) > 0 || len(debug.Forwards(st.Objects)) > 0) {
 			go func() { ended <- f.run(fctx, st.Config, st.Objects) }()
 		} else {
 			f.setURLs(nil)
@@ -107,6 +111,7 @@ func (f *Forwards) run(ctx context.Context, cfg *config.Config, objs []*unstruct
 	}
 	f.setURLs(urls)
 	eg, ctx := errgroup.WithContext(ctx)
+	f.debugForwards(ctx, eg, cfg, objs)
 	for _, pf := range cfg.PortForward {
 		spec := portforward.Spec{
 			Namespace: forwardNamespace(pf, cfg, f.kc, objs), Kind: pf.Kind(), Name: pf.Name(),

@@ -1,0 +1,136 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/devloop-dev/devloop/internal/config"
+	"github.com/devloop-dev/devloop/internal/debug"
+	"github.com/devloop-dev/devloop/internal/events"
+)
+
+// DebugOptions are `devloop debug`'s: which artifacts' containers start
+// under their runtime's debugger.
+type DebugOptions struct {
+	// Artifacts names the artifacts (by image); empty means every one.
+	Artifacts []string
+}
+
+// GoGCFlagsArg is the build argument a debug build gets: Skaffold's name,
+// so Dockerfiles written for `skaffold debug` build without optimisations
+// (`go build -gcflags="${SKAFFOLD_GO_GCFLAGS}"`). A Dockerfile that does
+// not use it still debugs, with optimised code.
+const GoGCFlagsArg = "SKAFFOLD_GO_GCFLAGS"
+
+// debugs reports whether the artifact's containers are debugged.
+func (r *Runner) debugs(image string) bool {
+	d := r.opts.Debug
+	if d == nil || !slices.ContainsFunc(r.cfg.Build.Artifacts, func(a config.Artifact) bool { return a.Image == image }) {
+		return false
+	}
+	return len(d.Artifacts) == 0 || slices.Contains(d.Artifacts, image)
+}
+
+// debugBuild is the artifact as a debug build builds it: with GoGCFlagsArg
+// (unless devloop.yaml sets it).
+func (r *Runner) debugBuild(a config.Artifact) config.Artifact {
+	if !r.debugs(a.Image) {
+		return a
+	}
+	if _, set := a.BuildArgs[GoGCFlagsArg]; set {
+		return a
+	}
+	args := maps.Clone(a.BuildArgs)
+	if args == nil {
+		args = map[string]string{}
+	}
+	args[GoGCFlagsArg] = "all=-N -l"
+	a.BuildArgs = args
+	return a
+}
+
+// injectDebug starts, in the rendered objects, the containers of the
+// debugged artifacts under their runtime's debugger (debug.Rewrite),
+// delivering the support image the first time one needs it. A container
+// whose runtime is unknown is announced and runs undebugged.
+func (r *Runner) injectDebug(ctx context.Context, images map[string]string, objs []*unstructured.Unstructured) error {
+	if r.opts.Debug == nil {
+		return nil
+	}
+	targets := map[string]debug.Target{}
+	for _, a := range r.cfg.Build.Artifacts {
+		ref := images[a.Image]
+		if ref == "" || !r.debugs(a.Image) {
+			continue
+		}
+		ic, err := r.imageCommand(ctx, a, ref)
+		if err != nil {
+			return fmt.Errorf("artifact %s: reading what its image runs (for the debugger): %w", a.Image, err)
+		}
+		t := debug.Target{Artifact: a.Image, Image: debug.ImageConfig{
+			Entrypoint: ic.Entrypoint, Cmd: ic.Cmd, Env: ic.Env, WorkingDir: ic.WorkingDir}}
+		if a.Debug.Runtime != "" {
+			rt, err := debug.ParseRuntime(a.Debug.Runtime)
+			if err != nil {
+				return &InputError{Err: fmt.Errorf("artifact %s: %w", a.Image, err)}
+			}
+			t.Runtime = rt
+		}
+		targets[ref] = t
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	support := map[debug.Runtime]string{}
+	for _, rt := range debug.Runtimes(debug.Find(objs, targets)) {
+		ref, err := r.debugSupport(ctx)
+		if err != nil {
+			return err
+		}
+		support[rt] = ref
+	}
+	found, err := debug.Rewrite(objs, targets, support)
+	if err != nil {
+		return &InputError{Err: fmt.Errorf("starting containers under the debugger: %w", err)}
+	}
+	for _, c := range found {
+		e := events.Event{Time: time.Now(), Phase: events.PhaseDebug, Status: events.StatusInfo, Artifact: c.Artifact,
+			Object: c.Object, Container: c.Container, Runtime: string(c.Runtime)}
+		if c.Runtime == "" {
+			e.Message = fmt.Sprintf("%s container %s runs undebugged: %s", c.Object, c.Container, c.Reason)
+		} else {
+			e.Protocol = debug.SpecOf(c.Runtime).Protocol
+			e.Message = fmt.Sprintf("%s container %s starts under the %s debugger on port %d", c.Object, c.Container, c.Runtime, c.Port)
+		}
+		r.sink.Emit(e)
+	}
+	return nil
+}
+
+// debugSupport delivers the debuggers' support image from the engine to
+// the cluster (once per Runner) and returns the reference pods use.
+func (r *Runner) debugSupport(ctx context.Context) (string, error) {
+	if r.debugSupportRef != "" {
+		return r.debugSupportRef, nil
+	}
+	t := events.Start(r.sink, events.Event{Phase: events.PhaseDeliver, Artifact: debug.SupportImage})
+	if _, err := r.engine.ImageInspect(ctx, debug.SupportImage); err != nil {
+		err = fmt.Errorf("the debuggers' support image %s is not in the Docker Engine (hack/env/images.sh debug builds it): %w", debug.SupportImage, err)
+		t.Fail(err)
+		return "", err
+	}
+	rep, err := r.deliverer.Deliver(ctx, debug.SupportImage)
+	if err != nil {
+		err = fmt.Errorf("delivering the debuggers' support image %s: %w", debug.SupportImage, err)
+		t.Fail(err)
+		return "", err
+	}
+	t.Done(rep.Message, func(e *events.Event) { e.Bytes = rep.Bytes })
+	r.debugSupportRef = rep.Ref
+	return rep.Ref, nil
+}
