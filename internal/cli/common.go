@@ -72,7 +72,8 @@ func (g *globalOptions) loadConfig() (*config.Config, error) {
 	}
 	opts := config.Options{Profiles: g.Profiles, KubeContext: kubeContext}
 	if file, ok := g.skaffoldFile(); ok {
-		return skaffold.Load(file, skaffold.Options{Options: opts, Modules: splitList(g.Modules)})
+		opts.Profiles = splitList(g.Profiles)
+		return skaffold.Load(file, skaffold.Options{Options: opts, Modules: splitList(g.Modules), Command: g.command})
 	}
 	if len(g.Modules) > 0 {
 		return nil, usageErrorf("--module selects configurations of a skaffold.yaml; %s is a devloop.yaml, which holds one configuration", g.File)

@@ -26,10 +26,12 @@ type Streams struct {
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	File          string
-	KubeContext   string
-	Profiles      []string
-	Modules       []string
+	File        string
+	KubeContext string
+	Profiles    []string
+	Modules     []string
+	// command is the name of the command being run.
+	command       string
 	Output        string
 	Verbose       bool
 	AllowContexts []string
@@ -83,6 +85,7 @@ Configuration lives in devloop.yaml (see the reference devloop.yaml in the repos
 				return usageErrorf("--output must be text or json, not %q", g.Output)
 			}
 			g.log = newLogger(g.streams.Err, g.Verbose)
+			g.command = cmd.Name()
 			return startProfiling(g)
 		},
 	}
@@ -90,7 +93,7 @@ Configuration lives in devloop.yaml (see the reference devloop.yaml in the repos
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.File, "file", "f", "devloop.yaml", "path to the devloop.yaml (or skaffold.yaml) to use; without it, devloop.yaml, else skaffold.yaml")
 	pf.StringVar(&g.KubeContext, "kube-context", "", "kube context to use (default: the kubeconfig's current context)")
-	pf.StringArrayVarP(&g.Profiles, "profile", "p", nil, "activate a profile of devloop.yaml (repeatable, applied in order)")
+	pf.StringArrayVarP(&g.Profiles, "profile", "p", nil, "activate a profile of devloop.yaml (repeatable, applied in order); with a skaffold.yaml, comma-separated too, and -p -NAME deactivates an activated profile")
 	pf.StringArrayVarP(&g.Modules, "module", "m", nil, "with a skaffold.yaml: deploy only the configurations of these names (metadata.name) and those they require (repeatable or comma-separated)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json (one event per line)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log debug details to stderr")

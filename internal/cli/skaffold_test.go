@@ -91,3 +91,35 @@ func TestModuleFlagSelectsSkaffoldConfigurations(t *testing.T) {
 		t.Errorf("-m with a devloop.yaml: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+func TestProfileFlagWithSkaffold(t *testing.T) {
+	dir := skaffoldProject(t, goodSkaffold+`profiles:
+- name: auto
+  activation: [{command: config}]
+  portForward: [{resourceType: service, resourceName: auto, port: 80}]
+- name: pf
+  portForward: [{resourceType: service, resourceName: pf, port: 80}]
+- name: slow
+  deploy: {statusCheckDeadlineSeconds: 600}
+`)
+	t.Chdir(dir)
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	for _, tc := range []struct {
+		args      []string
+		code      int
+		want, not string
+	}{
+		{[]string{"config"}, ExitOK, "service/auto", "service/pf"},
+		{[]string{"config", "-p", "pf,slow"}, ExitOK, "service/pf", "service/auto"},
+		{[]string{"config", "-p", "slow"}, ExitOK, "statusTimeout: 10m ", "statusTimeout: 5m"},
+		{[]string{"config", "-p", "-auto"}, ExitOK, "path: k8s", "service/auto"},
+		{[]string{"config", "-p", "nope"}, ExitUsage, `unknown profile "nope"; declared profiles: auto, pf, slow`, ""},
+	} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), func() {}, tc.args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		all := out.String() + errb.String()
+		if code != tc.code || !strings.Contains(all, tc.want) || (tc.not != "" && strings.Contains(all, tc.not)) {
+			t.Errorf("%v: exit %d (want %d); want %q, not %q in:\n%s", tc.args, code, tc.code, tc.want, tc.not, all)
+		}
+	}
+}

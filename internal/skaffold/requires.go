@@ -16,11 +16,20 @@ import (
 
 // require is one item of a configuration's requires.
 type require struct {
-	at        at
-	path      string
-	pathAt    at
-	configs   []string
-	configsAt []at
+	at             at
+	path           string
+	pathAt         at
+	configs        []string
+	configsAt      []at
+	activeProfiles []requiredProfile
+}
+
+// requiredProfile is a profile activated in the required configurations,
+// always or when one of activatedBy is active in the requiring one.
+type requiredProfile struct {
+	name        string
+	at          at
+	activatedBy []string
 }
 
 // requires reads the requires list of a configuration.
@@ -37,8 +46,20 @@ func (r *reader) requires(n *yaml.Node) []require {
 					q.configs, q.configsAt = append(q.configs, s), append(q.configsAt, r.nodeAt(n, p))
 				})
 			}},
-			"git":            {refuse: "devloop does not fetch configurations from git; clone the repository and name its directory in requires[].path"},
-			"activeProfiles": {refuse: notYet + "activate the profiles with -p"},
+			"git": {refuse: "devloop does not fetch configurations from git; clone the repository and name its directory in requires[].path"},
+			"activeProfiles": {read: func(n *yaml.Node, p string) {
+				r.sequence(n, p, func(n *yaml.Node, p string) {
+					rp := requiredProfile{at: r.nodeAt(n, p)}
+					r.mapping(n, p, map[string]field{
+						"name":        {read: func(n *yaml.Node, p string) { rp.at = r.nodeAt(n, p); r.str(&rp.name)(n, p) }},
+						"activatedBy": {read: r.strs(&rp.activatedBy)},
+					})
+					if rp.name == "" && len(r.errs) == 0 {
+						r.errorf(n, join(p, "name"), "%s", "required; the profile to activate in the required configurations")
+					}
+					q.activeProfiles = append(q.activeProfiles, rp)
+				})
+			}},
 		})
 		if q.path == "" && len(q.configs) == 0 && len(r.errs) == 0 {
 			r.errorf(n, p, "%s", "name the configurations to include: path (a skaffold.yaml or its directory), configs (their metadata.name), or both")
@@ -53,7 +74,12 @@ func (r *reader) requires(n *yaml.Node) []require {
 type graph struct {
 	files   map[string][]*document // by absolute path
 	reqs    map[*document][]require
+	profs   map[*document][]profile
 	modules []string
+	opts    Options
+	// active are the profiles of each included configuration, in the
+	// order they apply.
+	active map[*document][]activeProfile
 	// done records the documents visited, and whether as included.
 	done  map[*document]bool
 	order []*document
@@ -65,8 +91,9 @@ type graph struct {
 // what they require; without, every configuration of file and what they
 // require, and the file's first configuration. A cycle, a missing file or
 // name, or a module no configuration has is an error.
-func configurations(file string, modules []string) ([]*document, *document, error) {
-	g := &graph{files: map[string][]*document{}, reqs: map[*document][]require{}, modules: modules, done: map[*document]bool{}}
+func configurations(file string, opts Options) (*graph, *document, error) {
+	g := &graph{files: map[string][]*document{}, reqs: map[*document][]require{}, profs: map[*document][]profile{},
+		modules: opts.Modules, opts: opts, done: map[*document]bool{}, active: map[*document][]activeProfile{}}
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, nil, &config.Error{File: file, Msg: fmt.Sprintf("resolving the configuration path: %v", err), Err: err}
@@ -76,7 +103,7 @@ func configurations(file string, modules []string) ([]*document, *document, erro
 		return nil, nil, err
 	}
 	for _, d := range docs {
-		g.visit(d, false, nil)
+		g.visit(d, false, nil, nil, at{})
 	}
 	if len(g.errs) > 0 {
 		return nil, nil, unique(g.errs)
@@ -84,7 +111,10 @@ func configurations(file string, modules []string) ([]*document, *document, erro
 	if err := g.checkNames(file); err != nil {
 		return nil, nil, err
 	}
-	return g.order, docs[0], nil
+	if err := g.checkProfiles(file); err != nil {
+		return nil, nil, err
+	}
+	return g, docs[0], nil
 }
 
 // load reads and splits the skaffold.yaml at abs, once.
@@ -110,9 +140,19 @@ func (g *graph) selected(d *document) bool {
 
 // visit includes d after what it requires when included (a module of its
 // own, or required by an included configuration). stack is the chain of
-// configurations requiring d.
-func (g *graph) visit(d *document, included bool, stack []*document) {
+// configurations requiring d; inherited the profiles the last of them
+// activates in d, by the requires entry via.
+func (g *graph) visit(d *document, included bool, stack []*document, inherited []activeProfile, via at) {
 	included = included || g.selected(d)
+	active := g.activate(d, inherited)
+	if included {
+		if prev, ok := g.active[d]; ok && !sameProfiles(prev, active) {
+			g.errs = append(g.errs, via.errorf("%s is required with the profiles [%s] here and [%s] elsewhere; devloop deploys a configuration once, so require it with the same profiles",
+				d.label(), profileNames(active), profileNames(prev)))
+			return
+		}
+		g.active[d] = active
+	}
 	if was, ok := g.done[d]; ok && (was || !included) {
 		return
 	}
@@ -129,7 +169,12 @@ func (g *graph) visit(d *document, included bool, stack []*document) {
 				g.errs = append(g.errs, q.at.errorf("a cycle of requires: %s", cycle(stack[i:], t)))
 				continue
 			}
-			g.visit(t, included, stack)
+			pass, perr := g.passed(d, t, q, active)
+			if perr != nil {
+				g.errs = append(g.errs, perr...)
+				continue
+			}
+			g.visit(t, included, stack, pass, q.at)
 		}
 	}
 	if included && !slices.Contains(g.order, d) {

@@ -62,7 +62,6 @@ const (
 	notKaniko           = "devloop builds with the local Docker engine's buildx, not in the cluster; remove build.cluster"
 	notGCB              = "devloop builds with the local Docker engine's buildx, not on Google Cloud Build; remove build.googleCloudBuild"
 	notYet              = "not read by devloop yet; "
-	notProfiles         = notYet + "copy the profile's changes into the top level, or write a devloop.yaml with profiles (devloop.dev/v1alpha1)"
 	notRawYaml          = notYet + "list the files in a kustomization.yaml and use manifests.kustomize.paths"
 	notHelm             = notYet + "write a devloop.yaml with deploy.helm"
 	notHooks            = notYet + "write a devloop.yaml with hooks"
@@ -110,7 +109,8 @@ func (r *reader) config(n *yaml.Node, s *Skaffold, v version) {
 		}},
 		"resourceSelector": {refuse: notYet + "remove resourceSelector"},
 		"customActions":    {refuse: "devloop does not run Skaffold's custom actions; remove customActions"},
-		"profiles":         {refuse: notProfiles},
+		// profiles are read and applied by the graph of configurations.
+		"profiles": {},
 	})
 }
 

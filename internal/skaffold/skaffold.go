@@ -65,6 +65,9 @@ type Options struct {
 	// Modules select configurations by metadata.name (--module), with what
 	// they require; empty selects every configuration of the file.
 	Modules []string
+	// Command is the devloop command (dev, run, build, render, delete,
+	// config), for profiles activated by command.
+	Command string
 }
 
 // Load reads the skaffold.yaml at path, with the configurations it
@@ -73,14 +76,11 @@ type Options struct {
 // merges them: the artifacts, manifests and port forwards of each, the
 // required ones first.
 func Load(path string, opts Options) (*config.Config, error) {
-	docs, first, err := configurations(path, opts.Modules)
+	g, first, err := configurations(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	if len(opts.Profiles) > 0 {
-		return nil, config.ErrorList{{File: path, Line: 1, Column: 1, Path: "profiles",
-			Msg: fmt.Sprintf("profile %q: devloop does not read Skaffold profiles yet; remove -p or write a devloop.yaml with profiles", opts.Profiles[0])}}
-	}
+	docs := g.order
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, &config.Error{File: path, Msg: fmt.Sprintf("resolving the configuration path: %v", err), Err: err}
@@ -90,7 +90,12 @@ func Load(path string, opts Options) (*config.Config, error) {
 	for _, d := range docs {
 		r := &reader{file: d.file}
 		s := &Skaffold{File: d.file, Dir: d.dir()}
-		r.config(d.root, s, d.v)
+		root, perrs := g.applied(d)
+		if len(perrs) > 0 {
+			errs = append(errs, perrs...)
+			continue
+		}
+		r.config(root, s, d.v)
 		errs = append(errs, r.errs...)
 		cs = append(cs, s)
 	}
@@ -110,9 +115,18 @@ func Load(path string, opts Options) (*config.Config, error) {
 	// relative paths resolve the same; its errors are moved back onto the
 	// skaffold.yaml lines they came from. Its own name says its line numbers
 	// (in devloop config's comments) are the translation's.
-	cfg, err := config.Parse(path+" translated to devloop.yaml", doc, opts.Options)
+	cfg, err := config.Parse(path+" translated to devloop.yaml", doc, config.Options{LookupEnv: opts.LookupEnv})
 	if err != nil {
 		return nil, relocate(path, err, where)
+	}
+	for _, d := range docs {
+		for _, a := range g.active[d] {
+			name := a.p.name
+			if len(docs) > 1 && d.name != "" {
+				name += " (configuration " + d.name + ")"
+			}
+			cfg.ActiveProfiles = append(cfg.ActiveProfiles, config.ActiveProfile{Name: name, Reason: a.reason})
+		}
 	}
 	return cfg, nil
 }

@@ -146,7 +146,7 @@ func TestLoadBad(t *testing.T) {
 		{"wrong type int", head + overlay + "deploy:\n  statusCheckDeadlineSeconds: soon\n", 7, 31, "expected an integer"},
 		{"jib", head + overlay + "build:\n  artifacts:\n  - image: web\n    jib: {}\n", 9, 5, "build.artifacts[0].jib: devloop does not build with Jib; use a Dockerfile"},
 		{"useBuildkit false", head + overlay + "build:\n  local:\n    useBuildkit: false\n", 8, 18, "always builds with BuildKit"},
-		{"profiles", head + overlay + "profiles:\n- name: a\n", 6, 1, "profiles: not read by devloop yet"},
+		{"profile without a name", head + overlay + "profiles:\n- build: {}\n", 7, 3, "profiles[0].name: required"},
 		{"requires missing path", head + overlay + "requires:\n- path: ../other\n", 7, 9, "requires[0].path: ../other does not exist"},
 		{"rawYaml", head + "manifests:\n  rawYaml: [k8s/*.yaml]\n", 4, 3, "manifests.rawYaml: not read by devloop yet"},
 		{"v2 kubectl manifests", "apiVersion: skaffold/v2beta29\nkind: Config\ndeploy:\n  kubectl:\n    manifests: [k8s/*.yaml]\n", 5, 5, "deploy.kubectl.manifests: not read by devloop yet"},
@@ -180,15 +180,6 @@ func TestLoadBad(t *testing.T) {
 				t.Errorf("error %q does not start with the file name", err)
 			}
 		})
-	}
-}
-
-func TestProfilesFlagRefused(t *testing.T) {
-	path := project(t, head+overlay)
-	_, err := Load(path, Options{Options: config.Options{Profiles: []string{"dev"}}})
-	var ce *config.Error
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "Skaffold profiles") {
-		t.Fatalf("err = %v", err)
 	}
 }
 
