@@ -14,6 +14,8 @@ import (
 type reader struct {
 	file string
 	errs config.ErrorList
+	// lookupEnv reads the environment for templates; nil means os.LookupEnv.
+	lookupEnv func(string) (string, bool)
 }
 
 func (r *reader) errorf(n *yaml.Node, path, format string, args ...any) {

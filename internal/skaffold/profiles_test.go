@@ -265,3 +265,63 @@ profiles:
 		t.Errorf("failing test op: %v", err)
 	}
 }
+
+func TestTemplatesAndDefaultNamespace(t *testing.T) {
+	env := map[string]string{"MODE": "fast", "TEAM": "blue"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	path := project(t, head+overlay+`build:
+  artifacts:
+  - image: web
+    context: app
+    docker:
+      buildArgs:
+        MODE: "{{.MODE}}-build"
+        PLAIN: "no template"
+        BOTH: '{{if .TEAM}}team-{{.TEAM}}{{end}}'
+deploy:
+  kubectl:
+    defaultNamespace: "dev-{{.TEAM}}"
+`)
+	cfg, err := Load(path, Options{Options: config.Options{LookupEnv: lookup}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := cfg.Build.Artifacts[0].BuildArgs
+	if args["MODE"] != "fast-build" || args["PLAIN"] != "no template" || args["BOTH"] != "team-blue" {
+		t.Errorf("build args %v", args)
+	}
+	if cfg.Deploy.Namespace != "dev-blue" {
+		t.Errorf("namespace %q, want dev-blue", cfg.Deploy.Namespace)
+	}
+	delete(env, "TEAM")
+	_, err = Load(path, Options{Options: config.Options{LookupEnv: lookup}})
+	if err == nil || !strings.Contains(err.Error(), `skaffold.yaml:14:15: build.artifacts[0].docker.buildArgs.BOTH: the template "{{if .TEAM}}team-{{.TEAM}}{{end}}" uses TEAM, which is not set in the environment`) {
+		t.Errorf("missing variable: %v", err)
+	}
+}
+
+func TestTemplatesAndNamespaceBad(t *testing.T) {
+	lookup := func(k string) (string, bool) { return "x", k == "SET" }
+	for _, tc := range []struct{ name, file, want string }{
+		{"bad template", head + overlay + "build:\n  artifacts:\n  - image: web\n    context: app\n    docker:\n      buildArgs: {A: '{{.SET'}\n",
+			`skaffold.yaml:11:22: build.artifacts[0].docker.buildArgs.A: invalid template "{{.SET"`},
+		{"unknown function", head + overlay + "build:\n  artifacts:\n  - image: web\n    context: app\n    docker:\n      buildArgs: {A: '{{cmd .SET}}'}\n",
+			`invalid template "{{cmd .SET}}"`},
+		{"namespace not a label", head + overlay + "deploy:\n  kubectl:\n    defaultNamespace: Not_A_Label\n",
+			"skaffold.yaml:8:23: deploy.kubectl.defaultNamespace: "},
+		{"namespaces differ", head + "metadata: {name: a}\n" + overlay + "deploy: {kubectl: {defaultNamespace: a}}\n---\n" + head + "metadata: {name: b}\n" + overlay + "deploy: {kubectl: {defaultNamespace: b}}\n",
+			`skaffold.yaml:15:38: deploy.kubectl.defaultNamespace: "b", but the configuration "a" of`},
+		{"v4 deploy.kustomize", head + "deploy:\n  kustomize:\n    paths: [k8s]\n", "skaffold.yaml:4:3: deploy.kustomize: skaffold/v3 and later have no deploy.kustomize"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(project(t, tc.file), Options{Options: config.Options{LookupEnv: lookup}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Errorf("error %T is not a *config.Error", err)
+			}
+		})
+	}
+}

@@ -21,6 +21,10 @@ type Skaffold struct {
 	KustomizeAt                at
 	StatusCheckDeadlineSeconds int
 	PortForward                []PortForward
+	// Namespace is deploy.kubectl.defaultNamespace (v2: also
+	// deploy.kustomize.defaultNamespace), templates expanded.
+	Namespace   string
+	NamespaceAt at
 }
 
 // Artifact is one build.artifacts item.
@@ -160,7 +164,15 @@ func (r *reader) artifact(n *yaml.Node, path string) Artifact {
 			r.mapping(n, p, map[string]field{
 				"dockerfile": {read: r.str(&a.Dockerfile)},
 				"target":     {read: r.str(&a.Target)},
-				"buildArgs":  {read: r.strMap(&a.BuildArgs)},
+				"buildArgs": {read: func(n *yaml.Node, p string) {
+					r.strMap(&a.BuildArgs)(n, p)
+					if n = deref(n); n != nil && n.Kind == yaml.MappingNode {
+						for i := 0; i+1 < len(n.Content); i += 2 {
+							k := n.Content[i].Value
+							a.BuildArgs[k] = r.expand(n.Content[i+1], join(p, k), a.BuildArgs[k])
+						}
+					}
+				}},
 				"cacheFrom":  {read: r.strs(&a.CacheFrom)},
 				"network":    {refuse: notDockerOpt},
 				"addHost":    {refuse: notDockerOpt},
@@ -213,7 +225,7 @@ func (r *reader) deploy(n *yaml.Node, path string, s *Skaffold, v version) {
 		"kubectl": {read: func(n *yaml.Node, p string) {
 			kf := map[string]field{
 				"flags":            {refuse: "devloop applies server side through the API, not with kubectl; remove flags"},
-				"defaultNamespace": {refuse: notYet + "set the namespace in the kustomization"},
+				"defaultNamespace": {read: func(n *yaml.Node, p string) { r.namespace(n, p, s) }},
 				"remoteManifests":  {refuse: notYet + "keep the manifests in the project"},
 				"hooks":            {refuse: notHooks},
 			}
@@ -247,10 +259,12 @@ func (r *reader) deploy(n *yaml.Node, path string, s *Skaffold, v version) {
 				"paths":            {read: func(n *yaml.Node, p string) { r.kustomizePaths(n, p, s) }},
 				"flags":            {refuse: notLegacy},
 				"buildArgs":        {refuse: notYet + "remove deploy.kustomize.buildArgs"},
-				"defaultNamespace": {refuse: notYet + "set the namespace in the kustomization"},
+				"defaultNamespace": {read: func(n *yaml.Node, p string) { r.namespace(n, p, s) }},
 				"hooks":            {refuse: notHooks},
 			})
 		}}
+	} else {
+		fields["kustomize"] = field{refuse: "skaffold/v3 and later have no deploy.kustomize; name the directories in manifests.kustomize.paths (deploy.kubectl applies them)"}
 	}
 	r.mapping(n, path, fields)
 }
@@ -266,6 +280,13 @@ func (r *reader) portForward(n *yaml.Node, path string) PortForward {
 		"address":      {read: r.str(&pf.Address)},
 	})
 	return pf
+}
+
+// namespace reads a deployer's defaultNamespace (a template).
+func (r *reader) namespace(n *yaml.Node, path string, s *Skaffold) {
+	var ns string
+	r.str(&ns)(n, path)
+	s.Namespace, s.NamespaceAt = r.expand(n, path, ns), r.nodeAt(n, path)
 }
 
 func (r *reader) kustomizePaths(n *yaml.Node, path string, s *Skaffold) {

@@ -88,7 +88,7 @@ func Load(path string, opts Options) (*config.Config, error) {
 	var errs config.ErrorList
 	cs := make([]*Skaffold, 0, len(docs))
 	for _, d := range docs {
-		r := &reader{file: d.file}
+		r := &reader{file: d.file, lookupEnv: opts.LookupEnv}
 		s := &Skaffold{File: d.file, Dir: d.dir()}
 		root, perrs := g.applied(d)
 		if len(perrs) > 0 {

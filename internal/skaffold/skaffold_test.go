@@ -150,7 +150,7 @@ func TestLoadBad(t *testing.T) {
 		{"requires missing path", head + overlay + "requires:\n- path: ../other\n", 7, 9, "requires[0].path: ../other does not exist"},
 		{"rawYaml", head + "manifests:\n  rawYaml: [k8s/*.yaml]\n", 4, 3, "manifests.rawYaml: not read by devloop yet"},
 		{"v2 kubectl manifests", "apiVersion: skaffold/v2beta29\nkind: Config\ndeploy:\n  kubectl:\n    manifests: [k8s/*.yaml]\n", 5, 5, "deploy.kubectl.manifests: not read by devloop yet"},
-		{"v4 deploy.kustomize", head + "deploy:\n  kustomize:\n    paths: [k8s]\n", 4, 3, "deploy.kustomize: unknown field"},
+		{"v4 deploy.kustomize", head + "deploy:\n  kustomize:\n    paths: [k8s]\n", 4, 3, "deploy.kustomize: skaffold/v3 and later have no deploy.kustomize"},
 		{"no manifests", head, 1, 1, "manifests.kustomize.paths: required"},
 		{"overlay without kustomization", head + "manifests:\n  kustomize:\n    paths: [k8s, app]\n", 5, 18, "manifests.kustomize.paths[1]: the kustomize directory"},
 		{"missing context", head + overlay + "build:\n  artifacts:\n  - image: web\n    context: nowhere\n", 9, 14, "build.artifacts[0].context: the build context"},

@@ -39,6 +39,7 @@ type (
 	}
 	outDeploy struct {
 		Kustomize     outKustomize `yaml:"kustomize"`
+		Namespace     string       `yaml:"namespace,omitempty"`
 		StatusTimeout string       `yaml:"statusTimeout,omitempty"`
 	}
 	outKustomize struct {
@@ -127,6 +128,12 @@ func translate(dir string, name at, cs []*Skaffold, overlay func(dirs []string) 
 	if deadline > 0 {
 		out.Deploy.StatusTimeout = fmt.Sprintf("%ds", deadline)
 	}
+	if ns, at, err := namespaceOf(cs); err != nil {
+		errs = append(errs, err)
+	} else if ns != "" {
+		out.Deploy.Namespace = ns
+		where["deploy.namespace"] = at
+	}
 	switch {
 	case len(errs) > 0:
 	case len(overlays) == 0:
@@ -152,6 +159,38 @@ func translate(dir string, name at, cs []*Skaffold, overlay func(dirs []string) 
 		return nil, nil, fmt.Errorf("writing the translated configuration: %w", err)
 	}
 	return b, where, nil
+}
+
+// namespaceOf is the defaultNamespace of the configurations with
+// manifests: devloop deploys every manifest into one namespace, so they
+// must agree (all the same, or none set).
+func namespaceOf(cs []*Skaffold) (string, at, *config.Error) {
+	var first *Skaffold
+	for _, s := range cs {
+		if len(s.Kustomize) == 0 && s.Namespace == "" {
+			continue
+		}
+		if first == nil {
+			first = s
+			continue
+		}
+		if s.Namespace != first.Namespace {
+			set, other := s, first
+			if s.Namespace == "" {
+				set, other = first, s
+			}
+			has := "no defaultNamespace"
+			if other.Namespace != "" {
+				has = fmt.Sprintf("defaultNamespace %q", other.Namespace)
+			}
+			return "", at{}, set.NamespaceAt.errorf("%q, but the configuration %q of %s has %s; devloop deploys the manifests of every configuration into one namespace: set the same defaultNamespace in each configuration, or none",
+				set.Namespace, other.Name, other.File, has)
+		}
+	}
+	if first == nil {
+		return "", at{}, nil
+	}
+	return first.Namespace, first.NamespaceAt, nil
 }
 
 func artifactCount(b *outBuild) int {
