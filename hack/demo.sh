@@ -81,12 +81,19 @@ for _ in $(seq 1 1200); do
 	sleep 0.5
 done
 echo
+# Read whole answers, then cut them: curl into a closed pipe (head) fails.
+page=$(curl -fsS --max-time 5 "$url")
+answer=$(curl -fsS --max-time 5 "${url}${api}")
 echo "==> $url answers; its first lines:"
-curl -fsS --max-time 5 "$url" | head -n 15
+printf '%s\n' "$page" | head -n 15 | cut -c1-160
 echo
-echo "==> ${url}${api}: $(curl -fsS --max-time 5 "${url}${api}" | head -c 300)"
+# Without marvel's inline artwork, so that the character's name shows.
+answer=$(printf '%s' "$answer" | sed -E 's/"image": ?"data:[^"]*",? ?//')
+echo "==> ${url}${api}: ${answer:0:300}"
 echo
-echo "==> to see the loop work: stop this demo (Ctrl-C), then"
+stop="stop this demo (Ctrl-C), then"
+[ "${DEMO_EXIT:-0}" = 1 ] && stop="run"
+echo "==> to see the loop work: $stop"
 echo "      eval \"\$(make -s env)\"; export PATH=\$PWD/bin:\$PATH"
 echo "      cd examples/$example && $dev_cmd"
 echo "    and, while it runs, edit in examples/$example:"
