@@ -21,8 +21,9 @@ type DAP struct {
 	r    *bufio.Reader
 	seq  int
 
-	mu     sync.Mutex
-	events []dap.EventMessage
+	mu        sync.Mutex
+	events    []dap.EventMessage
+	responses map[int]dap.ResponseMessage
 }
 
 // DialDAP connects to a debug adapter at addr, retrying until timeout
@@ -57,29 +58,54 @@ func (c *DAP) Request(req dap.RequestMessage, timeout time.Duration) dap.Respons
 
 // Try is Request returning an error instead of failing the test.
 func (c *DAP) Try(req dap.RequestMessage, timeout time.Duration) (dap.ResponseMessage, error) {
+	seq, err := c.Send(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.Response(seq, req.GetRequest().Command, timeout)
+}
+
+// Send sends a request (Seq and Type are filled) without waiting for its
+// response (debugpy answers attach only after configurationDone) and
+// returns its sequence number for Response.
+func (c *DAP) Send(req dap.RequestMessage) (int, error) {
 	c.seq++
 	r := req.GetRequest()
 	r.Seq, r.Type = c.seq, "request"
-	if err := c.conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return nil, err
+	if err := c.conn.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+		return 0, err
 	}
 	if err := dap.WriteProtocolMessage(c.conn, req); err != nil {
-		return nil, fmt.Errorf("sending %s: %w", r.Command, err)
+		return 0, fmt.Errorf("sending %s: %w", r.Command, err)
 	}
-	for {
-		m, err := c.read()
-		if err != nil {
-			return nil, fmt.Errorf("waiting for the %s response: %w", r.Command, err)
+	return r.Seq, nil
+}
+
+// Response waits for the response to the request seq (command names it
+// in errors); an unsuccessful response is an error.
+func (c *DAP) Response(seq int, command string, timeout time.Duration) (dap.ResponseMessage, error) {
+	c.mu.Lock()
+	resp, ok := c.responses[seq]
+	delete(c.responses, seq)
+	c.mu.Unlock()
+	if !ok {
+		if err := c.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			return nil, err
 		}
-		resp, ok := m.(dap.ResponseMessage)
-		if !ok || resp.GetResponse().RequestSeq != r.Seq {
-			continue
+		for !ok {
+			if _, err := c.read(); err != nil {
+				return nil, fmt.Errorf("waiting for the %s response: %w", command, err)
+			}
+			c.mu.Lock()
+			resp, ok = c.responses[seq]
+			delete(c.responses, seq)
+			c.mu.Unlock()
 		}
-		if !resp.GetResponse().Success {
-			return resp, fmt.Errorf("%s failed: %s %s", r.Command, resp.GetResponse().Message, errorBody(resp))
-		}
-		return resp, nil
 	}
+	if !resp.GetResponse().Success {
+		return resp, fmt.Errorf("%s failed: %s %s", command, resp.GetResponse().Message, errorBody(resp))
+	}
+	return resp, nil
 }
 
 // WaitEvent returns the first event read (before or now) that matches,
@@ -95,7 +121,7 @@ func (c *DAP) WaitEvent(timeout time.Duration, what string, match func(dap.Event
 		}
 	}
 	c.mu.Unlock()
-	if err := c.conn.SetDeadline(time.Now().Add(timeout)); err != nil {
+	if err := c.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		c.t.Fatal(err)
 	}
 	for {
@@ -117,10 +143,16 @@ func (c *DAP) read() (dap.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e, ok := m.(dap.EventMessage); ok {
-		c.mu.Lock()
-		c.events = append(c.events, e)
-		c.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch m := m.(type) {
+	case dap.EventMessage:
+		c.events = append(c.events, m)
+	case dap.ResponseMessage:
+		if c.responses == nil {
+			c.responses = map[int]dap.ResponseMessage{}
+		}
+		c.responses[m.GetResponse().RequestSeq] = m
 	}
 	return m, nil
 }

@@ -79,16 +79,7 @@ func TestDebugGo(t *testing.T) {
 	ns := env.Namespace(t, "debug-go")
 	dir := t.TempDir()
 	appPort := devproc.FreePort(t)
-	write := func(rel, body string) {
-		t.Helper()
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := writer(t, dir)
 	write("app/go.mod", "module debugapp\n\ngo 1.26\n")
 	write("app/main.go", goMain)
 	write("app/version.go", "package main\n\nconst version = \"v1-"+ns+"\"\n")
@@ -169,7 +160,7 @@ portForward:
 	}
 
 	appURL := fmt.Sprintf("http://127.0.0.1:%d/", appPort)
-	breakAndContinue(t, a.Address, appURL, "hello v1-"+ns, fail)
+	breakAndContinue(t, goTarget, a.Address, appURL, "hello v1-"+ns, fail)
 
 	// An edit: rebuilt, redeployed, and the same local port attaches again.
 	write("app/version.go", "package main\n\nconst version = \"v2-"+ns+"\"\n")
@@ -199,27 +190,47 @@ portForward:
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	breakAndContinue(t, a.Address, appURL, "hello v2-"+ns, fail)
+	breakAndContinue(t, goTarget, a.Address, appURL, "hello v2-"+ns, fail)
 }
 
-// breakAndContinue attaches to Delve at addr over DAP, sets the breakpoint
-// in the handler, sends a real request to url, checks that it stops on the
+// dapTarget is how a DAP client attaches to a runtime's debugger and where
+// the breakpoint goes.
+type dapTarget struct {
+	adapter string // the initialize request's adapterID
+	attach  string // the attach request's arguments
+	source  string // the source's path in the container
+	line    int
+	frame   string // part of the top frame's name when stopped
+}
+
+var goTarget = dapTarget{adapter: "go", attach: `{"mode":"remote"}`, source: "/src/main.go", line: goBreakLine, frame: "hello"}
+
+// breakAndContinue attaches to the debugger at addr over DAP, sets the
+// breakpoint, sends a real request to url, checks that it stops on the
 // line (stopped event, top frame), continues, and checks the request is
 // answered with want; then it detaches, leaving the app running.
-func breakAndContinue(t *testing.T, addr, url, want string, fail func(string, ...any)) {
+func breakAndContinue(t *testing.T, tg dapTarget, addr, url, want string, fail func(string, ...any)) {
 	t.Helper()
 	c := testenv.DialDAP(t, addr, time.Minute)
 	defer c.Close()
 	c.Request(&dap.InitializeRequest{Request: dap.Request{Command: "initialize"}, Arguments: dap.InitializeRequestArguments{
-		ClientID: "devloop-test", AdapterID: "go", PathFormat: "path", LinesStartAt1: true, ColumnsStartAt1: true}}, time.Minute)
-	c.Request(&dap.AttachRequest{Request: dap.Request{Command: "attach"}, Arguments: json.RawMessage(`{"mode":"remote"}`)}, time.Minute)
+		ClientID: "devloop-test", AdapterID: tg.adapter, PathFormat: "path", LinesStartAt1: true, ColumnsStartAt1: true}}, time.Minute)
+	// debugpy answers attach only after configurationDone: its response
+	// is collected then.
+	attach, err := c.Send(&dap.AttachRequest{Request: dap.Request{Command: "attach"}, Arguments: json.RawMessage(tg.attach)})
+	if err != nil {
+		fail("dap: %v", err)
+	}
 	c.WaitEvent(time.Minute, "initialized", func(e dap.EventMessage) bool { return e.GetEvent().Event == "initialized" })
 	resp := c.Request(&dap.SetBreakpointsRequest{Request: dap.Request{Command: "setBreakpoints"}, Arguments: dap.SetBreakpointsArguments{
-		Source: dap.Source{Path: "/src/main.go"}, Breakpoints: []dap.SourceBreakpoint{{Line: goBreakLine}}}}, time.Minute)
+		Source: dap.Source{Path: tg.source}, Breakpoints: []dap.SourceBreakpoint{{Line: tg.line}}}}, time.Minute)
 	if bps := resp.(*dap.SetBreakpointsResponse).Body.Breakpoints; len(bps) != 1 || !bps[0].Verified {
 		fail("breakpoint not verified: %+v", bps)
 	}
 	c.Request(&dap.ConfigurationDoneRequest{Request: dap.Request{Command: "configurationDone"}}, time.Minute)
+	if _, err := c.Response(attach, "attach", time.Minute); err != nil {
+		fail("dap: %v", err)
+	}
 
 	answered := make(chan string, 1)
 	go func() {
@@ -241,8 +252,8 @@ func breakAndContinue(t *testing.T, addr, url, want string, fail func(string, ..
 		fail("empty stack trace")
 	}
 	top := st.Body.StackFrames[0]
-	if top.Line != goBreakLine || top.Source == nil || !strings.HasSuffix(top.Source.Path, "main.go") || !strings.Contains(top.Name, "hello") {
-		fail("top frame %s at %v:%d, want main.hello at main.go:%d", top.Name, top.Source, top.Line, goBreakLine)
+	if top.Line != tg.line || top.Source == nil || top.Source.Path != tg.source || !strings.Contains(top.Name, tg.frame) {
+		fail("top frame %s at %+v:%d, want %s at %s:%d", top.Name, top.Source, top.Line, tg.frame, tg.source, tg.line)
 	}
 	c.Request(&dap.ContinueRequest{Request: dap.Request{Command: "continue"}, Arguments: dap.ContinueArguments{ThreadId: stopped.Body.ThreadId}}, time.Minute)
 	select {
@@ -255,8 +266,22 @@ func breakAndContinue(t *testing.T, addr, url, want string, fail func(string, ..
 	}
 	// Detach: clear the breakpoint, leave the debuggee running.
 	c.Request(&dap.SetBreakpointsRequest{Request: dap.Request{Command: "setBreakpoints"}, Arguments: dap.SetBreakpointsArguments{
-		Source: dap.Source{Path: "/src/main.go"}}}, time.Minute)
+		Source: dap.Source{Path: tg.source}}}, time.Minute)
 	_, _ = c.Try(&dap.DisconnectRequest{Request: dap.Request{Command: "disconnect"}, Arguments: &dap.DisconnectArguments{TerminateDebuggee: false}}, 10*time.Second)
+}
+
+// writer returns a function writing files under dir.
+func writer(t *testing.T, dir string) func(rel, body string) {
+	return func(rel, body string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // get returns the body of a GET of url, or the error's text.
