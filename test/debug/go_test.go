@@ -191,6 +191,14 @@ portForward:
 		time.Sleep(200 * time.Millisecond)
 	}
 	breakAndContinue(t, goTarget, a.Address, appURL, "hello v2-"+ns, fail)
+
+	// Ctrl-C: what debug applied, with its rewritten pod templates, is gone.
+	if p.Stop(3 * time.Minute) {
+		fail("devloop debug did not end within 3m of SIGINT")
+	}
+	if left := env.Kubectl(t, "-n", ns, "get", "deployments,pods", "-o", "name"); strings.Contains(left, "deployment.apps/") {
+		t.Fatalf("left after Ctrl-C: %s", left)
+	}
 }
 
 // dapTarget is how a DAP client attaches to a runtime's debugger and where
