@@ -122,11 +122,8 @@ func runDev(ctx context.Context, o *devOptions) error {
 	}
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
-		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), CacheRender: true, Cluster: cluster,
-		Helper:           true, // dev only: sync rules that restart get devloop's helper
-		RemoveSuperseded: true, // dev only: an image a later deploy replaced leaves the engine
-		NewPodsReady:     true, // dev only: ready once the new pods are, before the old ReplicaSet is scaled down
-		Debug:            o.debug,
+		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), Cluster: cluster,
+		Mode: pipeline.ModeDev, Debug: o.debug,
 	})
 	if err != nil {
 		return err

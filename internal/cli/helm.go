@@ -9,7 +9,7 @@ import (
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/helm"
 	"github.com/devloop-dev/devloop/internal/kube"
-	"github.com/devloop-dev/devloop/internal/pipeline"
+	"github.com/devloop-dev/devloop/internal/stage/renderer"
 )
 
 // uninstallReleases uninstalls the configuration's Helm releases (the
@@ -28,7 +28,7 @@ func uninstallReleases(ctx context.Context, g *globalOptions, kc *kube.Client, c
 	}
 	var gone []deploy.ObjectRef
 	for _, hr := range cfg.Deploy.Helm.Releases {
-		ns := pipeline.ReleaseNamespace(cfg, hr, kc.Namespace)
+		ns := renderer.ReleaseNamespace(cfg, hr, kc.Namespace)
 		found, err := hc.Uninstall(ctx, hr.Name, ns, cfg.Deploy.StatusTimeout)
 		if err != nil {
 			return gone, err

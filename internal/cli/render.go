@@ -11,6 +11,7 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/pipeline"
+	"github.com/devloop-dev/devloop/internal/stage/renderer"
 )
 
 // renderOptions are the flags of `devloop render`.
@@ -77,7 +78,7 @@ func runRender(ctx context.Context, o *renderOptions) error {
 	if err != nil {
 		return &pipeline.InputError{Err: err}
 	}
-	if err := pipeline.CheckPortForwards(cfg, objs); err != nil {
+	if err := renderer.CheckPortForwards(cfg, objs); err != nil {
 		return err
 	}
 	if !o.ShowSecrets {

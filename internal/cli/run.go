@@ -119,8 +119,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	r, err := pipeline.New(ctx, g.log, out.sink, cfg, kc, pipeline.Options{
 		Platforms: splitList(o.Platforms), Builder: o.Builder, Force: o.Force, Adopt: o.Adopt,
 		Progress: g.streams.Err, TTY: isTerminal(g.streams.Err), Cluster: cluster,
-		// One pass: the manifests are read once, checked before the builds.
-		CacheRender: true,
+		Mode: pipeline.ModeRun,
 	})
 	if err != nil {
 		return err

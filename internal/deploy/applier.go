@@ -87,6 +87,17 @@ func (r ApplyResult) Changed() bool {
 	return false
 }
 
+// Unchanged counts the objects the apply left as they were.
+func (r ApplyResult) Unchanged() int {
+	n := 0
+	for _, o := range r.Objects {
+		if o.Action == ActionUnchanged {
+			n++
+		}
+	}
+	return n
+}
+
 // NewApplier returns an Applier over the given clients. disc may be nil if
 // Delete is never called.
 func NewApplier(dyn dynamic.Interface, disc discovery.DiscoveryInterface, mapper meta.ResettableRESTMapper, log *zap.Logger, opts ApplierOptions) *Applier {

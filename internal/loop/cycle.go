@@ -8,13 +8,9 @@ import (
 	"sort"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/labels"
-
 	"github.com/devloop-dev/devloop/internal/buildcontext"
 	"github.com/devloop-dev/devloop/internal/config"
-	"github.com/devloop-dev/devloop/internal/deploy"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 	"github.com/devloop-dev/devloop/internal/plan"
 	"github.com/devloop-dev/devloop/internal/watch"
@@ -122,7 +118,7 @@ func (l *Loop) carryOut(ctx context.Context, w work, res *cycleResult) error {
 		if w.all || w.rebuild[s.Image] {
 			continue // the rebuild carries the change
 		}
-		if err := l.sync(ctx, s); err != nil {
+		if err := l.runner.Sync(ctx, s); err != nil {
 			return err
 		}
 	}
@@ -158,32 +154,6 @@ func (l *Loop) carryOut(ctx context.Context, w work, res *cycleResult) error {
 	return nil
 }
 
-// sync copies an artifact's changed files into its running containers.
-func (l *Loop) sync(ctx context.Context, a plan.ArtifactPlan) error {
-	cfg := l.runner.Config()
-	sel, err := labels.Parse(deploy.Selector(cfg.Metadata.Name))
-	if err != nil {
-		return fmt.Errorf("devloop's label selector: %w", err)
-	}
-	sw, err := l.syncFiles(ctx, cfg, a) // runs the rules' host commands
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", a.Image, err)
-	}
-	t := events.Start(l.sink, events.Event{Phase: events.PhaseSync, Artifact: a.Image})
-	target := livesync.Target{Namespace: cfg.Deploy.Namespace, Selector: sel, Image: a.Image, After: syncHooks(cfg, a), Restart: sw.restart}
-	if sw.helper {
-		target.Helper = deploy.HelperPath
-	}
-	r, err := l.syncer.Sync(ctx, target, sw.files)
-	if err != nil {
-		t.Fail(err)
-		return fmt.Errorf("syncing %s: %w", a.Image, err)
-	}
-	t.Done(fmt.Sprintf("%d files into %d pods (%s)", r.Files, r.Pods, strings.Join(a.Changed, ", ")),
-		func(e *events.Event) { e.Bytes = r.Bytes })
-	return nil
-}
-
 // report is the one-line summary of a finished cycle.
 func (l *Loop) report(w work, r pipeline.Result) string {
 	var parts []string
@@ -194,7 +164,7 @@ func (l *Loop) report(w work, r pipeline.Result) string {
 		parts = append(parts, "synced "+s.Image)
 	}
 	if len(r.Objects) > 0 {
-		parts = append(parts, fmt.Sprintf("applied (%d written, %d unchanged)", r.Apply.Writes, countUnchanged(r.Apply)))
+		parts = append(parts, fmt.Sprintf("applied (%d written, %d unchanged)", r.Apply.Writes, r.Apply.Unchanged()))
 	}
 	if len(r.Pruned) > 0 {
 		parts = append(parts, fmt.Sprintf("pruned %d", len(r.Pruned)))
@@ -214,16 +184,6 @@ func (l *Loop) report(w work, r pipeline.Result) string {
 		}
 	}
 	return msg
-}
-
-func countUnchanged(a deploy.ApplyResult) int {
-	n := 0
-	for _, o := range a.Objects {
-		if o.Action == deploy.ActionUnchanged {
-			n++
-		}
-	}
-	return n
 }
 
 // layoutOf describes what the loop watches for plan.Decide.
@@ -254,30 +214,6 @@ func relPaths(base string, cs watch.ChangeSet) []string {
 	sort.Strings(out)
 	if len(out) > 20 {
 		out = append(out[:20], fmt.Sprintf("(+%d more)", len(out)-20))
-	}
-	return out
-}
-
-// syncHooks are the after-sync hooks of the sync rules that matched the
-// artifact's changed paths, in rule order.
-func syncHooks(cfg *config.Config, a plan.ArtifactPlan) []livesync.Command {
-	var out []livesync.Command
-	for _, art := range cfg.Build.Artifacts {
-		if art.Image != a.Image {
-			continue
-		}
-		for _, r := range art.Sync {
-			matched := false
-			for _, rel := range a.Changed {
-				matched = matched || r.Match(rel)
-			}
-			if !matched {
-				continue
-			}
-			for _, h := range r.Hooks.After {
-				out = append(out, livesync.Command{Args: h.Command, Timeout: h.Timeout})
-			}
-		}
 	}
 	return out
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
+	"github.com/devloop-dev/devloop/internal/plan"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -32,12 +32,13 @@ type fakePipeline struct {
 	failWith []error                      // errors of the next BuildAll calls, in order
 	objects  []*unstructured.Unstructured // what each Deploy renders
 	calls    chan string
+	synced   chan plan.ArtifactPlan // every Sync
 }
 
 var _ Pipeline = (*fakePipeline)(nil)
 
 func newFakePipeline(cfg *config.Config) *fakePipeline {
-	return &fakePipeline{cfg: cfg, images: map[string]string{}, release: make(chan struct{}), calls: make(chan string, 64)}
+	return &fakePipeline{cfg: cfg, images: map[string]string{}, release: make(chan struct{}), calls: make(chan string, 64), synced: make(chan plan.ArtifactPlan, 4)}
 }
 
 func (p *fakePipeline) Config() *config.Config {
@@ -111,6 +112,11 @@ func (p *fakePipeline) Deploy(ctx context.Context, images map[string]string, res
 	return ctx.Err()
 }
 
+func (p *fakePipeline) Sync(ctx context.Context, a plan.ArtifactPlan) error {
+	p.synced <- a
+	return ctx.Err()
+}
+
 func (p *fakePipeline) setHold(h bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -154,16 +160,6 @@ func (f *fakeWatch) Run(ctx context.Context, roots []watch.Root, out chan<- watc
 	f.w.starts <- watcherStart{quiet: f.quiet, roots: roots, out: out, ctx: ctx}
 	<-ctx.Done()
 	return ctx.Err()
-}
-
-// fakeSyncer records syncs.
-type fakeSyncer struct {
-	synced chan []livesync.File
-}
-
-func (s *fakeSyncer) Sync(ctx context.Context, _ livesync.Target, files []livesync.File) (livesync.Result, error) {
-	s.synced <- files
-	return livesync.Result{Files: len(files), Pods: 1}, ctx.Err()
 }
 
 // recorder is an events.Sink the test reads.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 	"github.com/devloop-dev/devloop/internal/plan"
 	"github.com/devloop-dev/devloop/internal/watch"
@@ -29,15 +28,11 @@ type Summarizer interface {
 	Reset()
 }
 
-// Syncer copies files into running containers.
-type Syncer interface {
-	Sync(ctx context.Context, target livesync.Target, files []livesync.File) (livesync.Result, error)
-}
-
-// Pipeline is what the loop uses of a pipeline.Runner: the configuration,
-// what changed since the last hash, and the steps of a pass. The loop calls
-// the passes and SetConfig from its one cycle goroutine, and Config,
-// NoteChanges and ForgetRender from its own (pipeline.Runner's locking rule).
+// Pipeline is what the loop knows of the orchestrator (a pipeline.Runner):
+// the configuration, what changed since the last pass, the steps of a pass
+// and the sync stage. The loop calls the passes, Sync and SetConfig from
+// its one cycle goroutine, and Config, NoteChanges, ForgetRender and
+// ForceRebuild from its own (pipeline.Runner's locking rule).
 type Pipeline interface {
 	Config() *config.Config
 	SetConfig(cfg *config.Config)
@@ -50,6 +45,8 @@ type Pipeline interface {
 	// ForceRebuild makes the next build of the artifact run even if its
 	// image is already built and delivered (the dashboard's button).
 	ForceRebuild(image string)
+	// Sync copies an artifact's changed files into its running containers.
+	Sync(ctx context.Context, a plan.ArtifactPlan) error
 }
 
 var _ Pipeline = (*pipeline.Runner)(nil)
@@ -87,10 +84,6 @@ type Options struct {
 	// RetryBackoff is the first wait before a transient failure is retried
 	// (doubling up to 30 s); default 1 s.
 	RetryBackoff time.Duration
-	// Platform returns the platform (os/arch) an artifact runs on, for the
-	// DEVLOOP_OS and DEVLOOP_ARCH of sync rules' run commands; may be nil
-	// (linux, no arch).
-	Platform func(image string) string
 }
 
 // Loop is one `devloop dev` session.
@@ -98,7 +91,6 @@ type Loop struct {
 	log    *zap.Logger
 	sink   events.Sink
 	runner Pipeline
-	syncer Syncer
 	opts   Options
 
 	cycle    int
@@ -110,7 +102,7 @@ type Loop struct {
 }
 
 // New returns a Loop over a pipeline (a *pipeline.Runner).
-func New(log *zap.Logger, sink events.Sink, runner Pipeline, syncer Syncer, opts Options) *Loop {
+func New(log *zap.Logger, sink events.Sink, runner Pipeline, opts Options) *Loop {
 	if opts.NewWatcher == nil {
 		opts.NewWatcher = func(log *zap.Logger, quiet time.Duration) Watcher {
 			return watch.New(log, watch.Options{Quiet: quiet})
@@ -119,7 +111,7 @@ func New(log *zap.Logger, sink events.Sink, runner Pipeline, syncer Syncer, opts
 	if opts.RetryBackoff <= 0 {
 		opts.RetryBackoff = time.Second
 	}
-	return &Loop{log: log, sink: sink, runner: runner, syncer: syncer, opts: opts, triggers: make(chan work, 8)}
+	return &Loop{log: log, sink: sink, runner: runner, opts: opts, triggers: make(chan work, 8)}
 }
 
 // Rebuild asks for a cycle that builds and deploys the artifact now, even

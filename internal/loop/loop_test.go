@@ -14,7 +14,6 @@ import (
 
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/events"
-	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/watch"
 )
 
@@ -25,7 +24,6 @@ type harness struct {
 	t        *testing.T
 	p        *fakePipeline
 	w        *fakeWatcher
-	s        *fakeSyncer
 	events   chan events.Event
 	reloaded chan *config.Config
 	objects  chan int     // how many objects each Publish had
@@ -43,10 +41,10 @@ func startLoopOver(t *testing.T, p *fakePipeline, load func() (*config.Config, e
 	t.Helper()
 	h := &harness{
 		t: t, p: p, w: &fakeWatcher{starts: make(chan watcherStart, 4)},
-		s: &fakeSyncer{synced: make(chan []livesync.File, 4)}, events: make(chan events.Event, 1024),
+		events:   make(chan events.Event, 1024),
 		reloaded: make(chan *config.Config, 4), objects: make(chan int, 4), done: make(chan error, 1),
 	}
-	l := New(zaptest.NewLogger(t), recorder{h.events}, h.p, h.s, Options{
+	l := New(zaptest.NewLogger(t), recorder{h.events}, h.p, Options{
 		Load: load,
 		Publish: func(c *config.Config, objs []*unstructured.Unstructured) {
 			h.reloaded <- c
@@ -182,7 +180,7 @@ func TestSyncWaitsForTheCycleInFlight(t *testing.T) {
 	// A file matching a sync rule is light work: it waits, cancelling nothing.
 	h.send(proj.change("app/ui.py"))
 	select {
-	case f := <-h.s.synced:
+	case f := <-h.p.synced:
 		t.Fatalf("synced %v while a cycle was in flight", f)
 	case <-time.After(100 * time.Millisecond):
 	}
@@ -192,8 +190,8 @@ func TestSyncWaitsForTheCycleInFlight(t *testing.T) {
 		t.Fatalf("cycle %d done, want 2 (not cancelled by the sync)", e.Cycle)
 	}
 	select {
-	case f := <-h.s.synced:
-		if len(f) != 1 || f[0].Local != filepath.Join(proj.dir, "app", "ui.py") || f[0].Dest != "/app/ui.py" {
+	case a := <-h.p.synced:
+		if f := a.Copy; a.Image != "web" || len(f) != 1 || f[0].Src != filepath.Join(proj.dir, "app", "ui.py") || f[0].Dest != "/app/ui.py" {
 			t.Fatalf("synced %+v, want app/ui.py to /app/ui.py", f)
 		}
 	case <-time.After(wait):

@@ -27,19 +27,19 @@ type DebugOptions struct {
 // not use it still debugs, with optimised code.
 const GoGCFlagsArg = "SKAFFOLD_GO_GCFLAGS"
 
-// debugs reports whether the artifact's containers are debugged.
-func (r *Runner) debugs(image string) bool {
-	d := r.opts.Debug
-	if d == nil || !slices.ContainsFunc(r.cfg.Build.Artifacts, func(a config.Artifact) bool { return a.Image == image }) {
+// debugs reports whether the containers of cfg's artifact image are
+// debugged under d.
+func debugs(d *DebugOptions, cfg *config.Config, image string) bool {
+	if d == nil || !slices.ContainsFunc(cfg.Build.Artifacts, func(a config.Artifact) bool { return a.Image == image }) {
 		return false
 	}
 	return len(d.Artifacts) == 0 || slices.Contains(d.Artifacts, image)
 }
 
-// debugBuild is the artifact as a debug build builds it: with GoGCFlagsArg
-// (unless devloop.yaml sets it).
-func (r *Runner) debugBuild(a config.Artifact) config.Artifact {
-	if !r.debugs(a.Image) {
+// debugBuild is the artifact as a debug build under d builds it: with
+// GoGCFlagsArg (unless devloop.yaml sets it).
+func debugBuild(d *DebugOptions, cfg *config.Config, a config.Artifact) config.Artifact {
+	if !debugs(d, cfg, a.Image) {
 		return a
 	}
 	if _, set := a.BuildArgs[GoGCFlagsArg]; set {
@@ -54,21 +54,31 @@ func (r *Runner) debugBuild(a config.Artifact) config.Artifact {
 	return a
 }
 
-// injectDebug starts, in the rendered objects, the containers of the
-// debugged artifacts under their runtime's debugger (debug.Rewrite),
-// delivering the support image the first time one needs it. A container
-// whose runtime is unknown is announced and runs undebugged.
-func (r *Runner) injectDebug(ctx context.Context, images map[string]string, objs []*unstructured.Unstructured) error {
-	if r.opts.Debug == nil {
-		return nil
-	}
+// debugInjector is `devloop debug`'s Transformer: it starts, in the
+// rendered objects, the containers of the debugged artifacts under their
+// runtime's debugger (debug.Rewrite), delivering the support image the
+// first time one needs it. A container whose runtime is unknown is
+// announced and runs undebugged. The pass goroutine alone uses it.
+type debugInjector struct {
+	opts     *DebugOptions
+	sink     events.Sink
+	engine   *engine
+	commands *imageCommands
+
+	supportRef string // the debuggers' support image once delivered
+}
+
+var _ Transformer = (*debugInjector)(nil)
+
+// Transform starts the debugged artifacts' containers under their debugger.
+func (r *debugInjector) Transform(ctx context.Context, cfg *config.Config, images map[string]string, objs []*unstructured.Unstructured) error {
 	targets := map[string]debug.Target{}
-	for _, a := range r.cfg.Build.Artifacts {
+	for _, a := range cfg.Build.Artifacts {
 		ref := images[a.Image]
-		if ref == "" || !r.debugs(a.Image) {
+		if ref == "" || !debugs(r.opts, cfg, a.Image) {
 			continue
 		}
-		ic, err := r.imageCommand(ctx, a, ref)
+		ic, err := r.commands.of(ctx, cfg, a, ref)
 		if err != nil {
 			return fmt.Errorf("artifact %s: reading what its image runs (for the debugger): %w", a.Image, err)
 		}
@@ -114,23 +124,20 @@ func (r *Runner) injectDebug(ctx context.Context, images map[string]string, objs
 
 // debugSupport delivers the debuggers' support image from the engine to
 // the cluster (once per Runner) and returns the reference pods use.
-func (r *Runner) debugSupport(ctx context.Context) (string, error) {
-	if r.debugSupportRef != "" {
-		return r.debugSupportRef, nil
+func (r *debugInjector) debugSupport(ctx context.Context) (string, error) {
+	if r.supportRef != "" {
+		return r.supportRef, nil
 	}
-	t := events.Start(r.sink, events.Event{Phase: events.PhaseDeliver, Artifact: debug.SupportImage})
-	if _, err := r.engine.ImageInspect(ctx, debug.SupportImage); err != nil {
+	if _, err := r.engine.client.ImageInspect(ctx, debug.SupportImage); err != nil {
 		err = fmt.Errorf("the debuggers' support image %s is not in the Docker Engine (hack/env/images.sh debug builds it): %w", debug.SupportImage, err)
-		t.Fail(err)
+		events.Start(r.sink, events.Event{Phase: events.PhaseDeliver, Artifact: debug.SupportImage}).Fail(err)
 		return "", err
 	}
-	rep, err := r.deliverer.Deliver(ctx, debug.SupportImage)
+	// The delivery stage reports the deliver event.
+	ref, _, err := r.engine.delivery.Deliver(ctx, events.Event{Artifact: debug.SupportImage}, debug.SupportImage)
 	if err != nil {
-		err = fmt.Errorf("delivering the debuggers' support image %s: %w", debug.SupportImage, err)
-		t.Fail(err)
-		return "", err
+		return "", fmt.Errorf("the debuggers' support image: %w", err)
 	}
-	t.Done(rep.Message, func(e *events.Event) { e.Bytes = rep.Bytes })
-	r.debugSupportRef = rep.Ref
-	return rep.Ref, nil
+	r.supportRef = ref
+	return ref, nil
 }

@@ -10,11 +10,13 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/devloop-dev/devloop/internal/buildcontext"
 	"github.com/devloop-dev/devloop/internal/config"
 	"github.com/devloop-dev/devloop/internal/deliver"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
+	"github.com/devloop-dev/devloop/internal/stage/builder"
+	"github.com/devloop-dev/devloop/internal/stage/deployer"
+	"github.com/devloop-dev/devloop/internal/stage/renderer"
 )
 
 type discard struct{}
@@ -22,16 +24,20 @@ type discard struct{}
 func (discard) Emit(events.Event) {}
 
 // testRunner is a Runner as New makes it for cfg, without an engine or a
-// cluster: its applier talks to a fake clientset.
+// cluster.
 func testRunner(t *testing.T, cfg *config.Config) *Runner {
 	t.Helper()
 	kc := &kube.Client{Namespace: "context-ns", Clientset: fake.NewSimpleClientset()}
 	r := &Runner{
-		log: zap.NewNop(), sink: discard{}, opts: Options{Parallel: 2}, cfg: cfg, kube: kc,
-		hasher: buildcontext.NewHasher(), artifacts: map[string]*artifactState{},
+		log: zap.NewNop(), sink: discard{}, cfg: cfg, kube: kc,
+		env:     &hookEnv{kubeNamespace: kc.Namespace, cfg: cfg},
+		gone:    &remover{log: zap.NewNop()},
+		engine:  &engine{},
 		cluster: deliver.Cluster{Platforms: []string{"linux/amd64"}},
 	}
-	r.setApplier(cfg)
+	r.builder = builder.New(zap.NewNop(), discard{}, nil, builder.Options{NodePlatforms: r.cluster.Platforms})
+	r.renderer = renderer.New(discard{}, renderer.NewKustomize(nil))
+	r.deployer = deployer.New(discard{}, func(string) deployer.Applier { return nil }, nil, nil, deployer.Options{})
 	return r
 }
 
@@ -62,35 +68,9 @@ func TestArtifactAddedOnReloadConnectsTheEngine(t *testing.T) {
 		t.Fatalf("no artifacts: err %v, %d connections; want none", err, connected)
 	}
 
-	// The pass that first needs the engine connects then, with no deliverer yet: it must not panic.
 	r.SetConfig(artifactConfig(t))
 	_, err := r.BuildAll(context.Background(), nil, &Result{})
 	if err == nil || connected != 1 {
 		t.Fatalf("artifact added: err %v after %d connections; want the connection's error after 1", err, connected)
-	}
-}
-
-// A reload that changes deploy.namespace changes the namespace the applier
-// gives objects without one.
-func TestReloadChangesTheApplierNamespace(t *testing.T) {
-	first := &config.Config{}
-	first.Metadata.Name = "app"
-	r := testRunner(t, first)
-	if r.applierNamespace != "context-ns" {
-		t.Fatalf("applier namespace %q, want the context's", r.applierNamespace)
-	}
-	before := r.applier
-	second := &config.Config{}
-	second.Metadata.Name = "app"
-	second.Deploy.Namespace = "other"
-	r.SetConfig(second)
-	if r.applierNamespace != "other" || r.applier == before {
-		t.Fatalf("after the reload: applier namespace %q (replaced: %v), want other", r.applierNamespace, r.applier != before)
-	}
-	kept := r.applier
-	same := *second
-	r.SetConfig(&same)
-	if r.applier != kept {
-		t.Fatal("a reload that keeps the namespace replaced the applier (and its inventory cache)")
 	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -78,23 +79,36 @@ type imageRemover interface {
 	ImageRemove(ctx context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 }
 
-// removeSuperseded removes from the engine the images the ready deploy of
-// images replaced (Options.RemoveSuperseded): their tags only, the layers
-// other images share stay. It decides what to remove at once, in deploy
-// order, and removes in the background so that the pass (and the next
-// save's) never waits on the engine; Close waits for it. A failure (a
-// container still uses the image, on an engine that is the cluster's
-// runtime) is retried after the next deploy.
-func (r *Runner) removeSuperseded(ctx context.Context, images map[string]string) {
-	if !r.opts.RemoveSuperseded || r.engine == nil {
-		return
-	}
-	r.removeLater(ctx, r.engine, images)
+// remover removes from the engine the images a ready deploy replaced
+// (ModeDev): their tags only, the layers other images share stay. It
+// decides what to remove at once, in deploy order, and removes in the
+// background so that the pass (and the next save's) never waits on the
+// engine; wait (Close) waits for it. A failure (a container still uses the
+// image, on an engine that is the cluster's runtime) is retried after the
+// next deploy. Safe from any goroutine.
+type remover struct {
+	log *zap.Logger
+
+	mu   sync.Mutex
+	gone superseded
+	// removals counts the background removals; removing lets one run at
+	// a time.
+	removals sync.WaitGroup
+	removing sync.Mutex
 }
+
+func (r *remover) noteBuilt(ref string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gone.noteBuilt(ref)
+}
+
+// wait waits for the removals started.
+func (r *remover) wait() { r.removals.Wait() }
 
 // removeLater records the deploy of images and starts removing what it
 // superseded; removals run one batch at a time.
-func (r *Runner) removeLater(ctx context.Context, engine imageRemover, images map[string]string) {
+func (r *remover) removeLater(ctx context.Context, engine imageRemover, images map[string]string) {
 	r.mu.Lock()
 	refs := r.gone.deployed(images)
 	r.mu.Unlock()
@@ -115,7 +129,7 @@ func (r *Runner) removeLater(ctx context.Context, engine imageRemover, images ma
 
 // remove removes refs from engine. An image already gone (a batch before
 // removed it) counts as removed.
-func (r *Runner) remove(ctx context.Context, engine imageRemover, refs []string) {
+func (r *remover) remove(ctx context.Context, engine imageRemover, refs []string) {
 	for _, ref := range refs {
 		_, err := engine.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
 		switch {

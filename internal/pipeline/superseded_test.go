@@ -51,22 +51,16 @@ func (f *fakeRemover) ImageRemove(_ context.Context, ref string, _ image.RemoveO
 	return nil, nil
 }
 
-func TestRemoveSupersededOnlyInDev(t *testing.T) {
-	r := &Runner{log: zap.NewNop(), opts: Options{RemoveSuperseded: true}}
+func TestRemoveSupersededInOrder(t *testing.T) {
+	r := &remover{log: zap.NewNop()}
 	f := &fakeRemover{}
-	r.gone.noteBuilt("web:1")
-	r.gone.noteBuilt("web:2")
+	r.noteBuilt("web:1")
+	r.noteBuilt("web:2")
 	r.removeLater(context.Background(), f, map[string]string{"web": "web:1"})
 	r.removeLater(context.Background(), f, map[string]string{"web": "web:2"})
-	r.removals.Wait()
+	r.wait()
 	if !reflect.DeepEqual(f.removed, []string{"web:1"}) {
 		t.Fatalf("removed %v, want web:1", f.removed)
-	}
-	run := &Runner{log: zap.NewNop()} // devloop run: RemoveSuperseded unset
-	run.gone.noteBuilt("web:1")
-	run.removeSuperseded(context.Background(), map[string]string{"web": "web:1"})
-	if run.gone.live != nil {
-		t.Fatal("removeSuperseded tracked deploys without RemoveSuperseded")
 	}
 }
 
@@ -88,13 +82,13 @@ func (b *blockingRemover) ImageRemove(ctx context.Context, ref string, _ image.R
 }
 
 func TestRemoveSupersededInTheBackground(t *testing.T) {
-	r := &Runner{log: zap.NewNop(), opts: Options{RemoveSuperseded: true}}
+	r := &Runner{gone: &remover{log: zap.NewNop()}, engine: &engine{}}
 	b := &blockingRemover{started: make(chan string, 1), release: make(chan struct{})}
 	r.gone.noteBuilt("web:1")
 	r.gone.noteBuilt("web:2")
-	r.removeLater(context.Background(), b, map[string]string{"web": "web:1"})
+	r.gone.removeLater(context.Background(), b, map[string]string{"web": "web:1"})
 	ctx, cancel := context.WithCancel(context.Background())
-	r.removeLater(ctx, b, map[string]string{"web": "web:2"}) // returns while the engine is busy
+	r.gone.removeLater(ctx, b, map[string]string{"web": "web:2"}) // returns while the engine is busy
 	if got := <-b.started; got != "web:1" {
 		t.Fatalf("removing %s, want web:1", got)
 	}
@@ -113,9 +107,9 @@ func TestRemoveSupersededInTheBackground(t *testing.T) {
 	if !reflect.DeepEqual(b.removed, []string{"web:1"}) || b.canceled {
 		t.Fatalf("removed %v (context ended: %v), want web:1 with a live context", b.removed, b.canceled)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.gone.pending) != 0 {
-		t.Fatalf("still pending: %v", r.gone.pending)
+	r.gone.mu.Lock()
+	defer r.gone.mu.Unlock()
+	if len(r.gone.gone.pending) != 0 {
+		t.Fatalf("still pending: %v", r.gone.gone.pending)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/devloop-dev/devloop/internal/dashboard"
 	"github.com/devloop-dev/devloop/internal/events"
 	"github.com/devloop-dev/devloop/internal/kube"
-	"github.com/devloop-dev/devloop/internal/livesync"
 	"github.com/devloop-dev/devloop/internal/loop"
 	"github.com/devloop-dev/devloop/internal/pipeline"
 )
@@ -43,15 +42,13 @@ type DevOptions struct {
 func Dev(ctx context.Context, log *zap.Logger, o DevOptions) error {
 	feed := NewFeed(State{Config: o.Runner.Config()})
 	fw := NewForwards(o.Kube, log.Named("portforward"), o.Sink, feed, false)
-	l := loop.New(log.Named("loop"), o.Sink, o.Runner, livesync.New(o.Kube.Config, o.Kube.Clientset, log.Named("sync")), loop.Options{
+	l := loop.New(log.Named("loop"), o.Sink, o.Runner, loop.Options{
 		Load:    o.Load,
 		Summary: o.Summary,
 		Publish: func(cfg *config.Config, objs []*unstructured.Unstructured) {
 			feed.Publish(State{Config: cfg, Objects: objs, Deployed: true})
 		},
 		URLs: fw.URLs,
-		// The platform a sync rule's run command builds for.
-		Platform: o.Runner.Platform,
 		// Between cycles devloop only waits: give back what a cycle used.
 		OnIdle: debug.FreeOSMemory,
 	})

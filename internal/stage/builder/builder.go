@@ -66,6 +66,9 @@ type Options struct {
 	Parallel int
 	// Env is the environment of a hook for image, tag and ref.
 	Env func(image, tag, ref string) hooks.Env
+	// Adjust, when set, changes an artifact before it is hashed and built
+	// (debug builds get their build argument).
+	Adjust func(cfg *config.Config, a config.Artifact) config.Artifact
 }
 
 // Stage builds artifacts and remembers, between passes, what it built.
@@ -236,6 +239,9 @@ func (s *Stage) BuildSupport(ctx context.Context, cfg *config.Config, k Kind, a 
 // the cluster runs it: nothing to do when this stage deployed that content
 // already, else the before-build hooks, the Kind and the after-build hooks.
 func (s *Stage) Build(ctx context.Context, cfg *config.Config, k Kind, a config.Artifact) (Outcome, error) {
+	if s.opts.Adjust != nil {
+		a = s.opts.Adjust(cfg, a)
+	}
 	none := Outcome{Image: a.Image}
 	choice := build.ResolvePlatforms(s.opts.Platforms, a.Platforms, cfg.Build.Platforms, s.opts.NodePlatforms)
 	s.sink.Emit(events.Event{Artifact: a.Image, Phase: events.PhasePlatforms, Status: events.StatusInfo,
