@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -138,10 +139,23 @@ func (c *DAP) WaitEvent(timeout time.Duration, what string, match func(dap.Event
 	}
 }
 
+// read reads the next message this client knows; messages go-dap cannot
+// decode (an adapter's own events, such as debugpy's) are skipped.
 func (c *DAP) read() (dap.Message, error) {
-	m, err := dap.ReadProtocolMessage(c.r)
-	if err != nil {
-		return nil, err
+	var m dap.Message
+	for m == nil {
+		b, err := dap.ReadBaseMessage(c.r)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = dap.DecodeProtocolMessage(b); err != nil {
+			var fe *dap.DecodeProtocolMessageFieldError
+			if !errors.As(err, &fe) {
+				return nil, err
+			}
+			c.t.Logf("dap: skipped a message go-dap does not decode (%v): %.300s", err, b)
+			m = nil
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
