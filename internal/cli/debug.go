@@ -36,7 +36,13 @@ templates carry Skaffold's debug.cloud.google.com/config annotation.
 Each debug port is forwarded to 127.0.0.1 (the pod's port when free, else a free one) and
 keeps its local port for the session, across rebuilds; a "debug" event names the
 artifact, pod, container, runtime, protocol, address and localPort. Ctrl-C deletes what
-devloop applied, as dev does.`,
+devloop applied, as dev does.
+
+--write-launch writes an attach configuration per debug port into the project's
+.vscode/launch.json (named "devloop: ARTIFACT (CONTAINER)"; the file's other
+configurations are kept, its comments are not): Go with substitutePath from the
+artifact's context to the directory its Dockerfile compiles in, Python and Node with
+the context mapped to the container's working directory.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.debug.Artifacts = args
 			if runF != nil {
@@ -46,6 +52,7 @@ devloop applied, as dev does.`,
 		},
 	}
 	o.registerDev(cmd)
+	cmd.Flags().BoolVar(&o.writeLaunch, "write-launch", false, "write attach configurations of the debug ports into .vscode/launch.json")
 	return cmd
 }
 

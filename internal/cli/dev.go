@@ -29,6 +29,9 @@ type devOptions struct {
 	// debug is set by `devloop debug`: dev with the containers under
 	// their runtime's debugger.
 	debug *pipeline.DebugOptions
+	// writeLaunch (`devloop debug --write-launch`) writes the attach
+	// configurations of the debug ports into .vscode/launch.json.
+	writeLaunch bool
 }
 
 func newDevCmd(g *globalOptions, runF func(context.Context, *devOptions) error) *cobra.Command {
@@ -141,9 +144,13 @@ func runDev(ctx context.Context, o *devOptions) error {
 			logOut = dash.LogWriter() // the page still shows them
 		}
 	}
+	var launch string
+	if o.writeLaunch {
+		launch = session.LaunchFile(r.Config())
+	}
 	err = session.Dev(ctx, g.log, session.DevOptions{
 		Sink: out.sink, Summary: summary, Kube: kc, Runner: r, Load: load,
-		Logs: !o.NoLogs || dash != nil, LogOutput: logOut, Dashboard: dash,
+		Logs: !o.NoLogs || dash != nil, LogOutput: logOut, Dashboard: dash, LaunchFile: launch,
 	})
 
 	// Ctrl-C: a second one exits at once from here on.

@@ -20,6 +20,9 @@ type Forward struct {
 	Runtime   Runtime
 	Protocol  string
 	Port      int
+	// WorkingDir is the container's working directory, as the annotation
+	// records it.
+	WorkingDir string
 }
 
 // Key names the forward across redeploys: the same key keeps its local
@@ -50,9 +53,10 @@ func Forwards(objs []*unstructured.Unstructured) []Forward {
 			continue
 		}
 		var config map[string]struct {
-			Artifact string         `json:"artifact"`
-			Runtime  string         `json:"runtime"`
-			Ports    map[string]int `json:"ports"`
+			Artifact   string         `json:"artifact"`
+			Runtime    string         `json:"runtime"`
+			WorkingDir string         `json:"workingDir"`
+			Ports      map[string]int `json:"ports"`
 		}
 		if json.Unmarshal([]byte(raw), &config) != nil {
 			continue
@@ -65,7 +69,7 @@ func Forwards(objs []*unstructured.Unstructured) []Forward {
 				continue
 			}
 			out = append(out, Forward{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Container: name,
-				Artifact: c.Artifact, Runtime: r, Protocol: spec.Protocol, Port: port})
+				Artifact: c.Artifact, Runtime: r, Protocol: spec.Protocol, Port: port, WorkingDir: c.WorkingDir})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })

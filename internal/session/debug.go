@@ -22,7 +22,11 @@ import (
 // its local port for the whole session, so an editor's attach
 // configuration keeps working across rebuilds and reloads.
 func (f *Forwards) debugForwards(ctx context.Context, eg *errgroup.Group, cfg *config.Config, objs []*unstructured.Unstructured) {
-	for _, d := range debug.Forwards(objs) {
+	ds := debug.Forwards(objs)
+	if f.launchFile != "" {
+		defer f.writeLaunch(cfg, ds)
+	}
+	for _, d := range ds {
 		ns := d.Namespace
 		if ns == "" {
 			ns = forwardNamespace(config.PortForward{Resource: d.Kind + "/" + d.Name}, cfg, f.kc, objs)

@@ -33,6 +33,9 @@ type DevOptions struct {
 	// Dashboard, when set (listening already), is served and its buttons
 	// drive the loop.
 	Dashboard *dashboard.Server
+	// LaunchFile, when set, is the launch.json that the debug forwards'
+	// attach configurations are written to.
+	LaunchFile string
 }
 
 // Dev runs `devloop dev` until ctx ends: the loop, the port-forwards and,
@@ -42,6 +45,7 @@ type DevOptions struct {
 func Dev(ctx context.Context, log *zap.Logger, o DevOptions) error {
 	feed := NewFeed(State{Config: o.Runner.Config()})
 	fw := NewForwards(o.Kube, log.Named("portforward"), o.Sink, feed, false)
+	fw.launchFile = o.LaunchFile
 	l := loop.New(log.Named("loop"), o.Sink, o.Runner, loop.Options{
 		Load:    o.Load,
 		Summary: o.Summary,

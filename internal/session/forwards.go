@@ -36,6 +36,9 @@ type Forwards struct {
 	// debugPorts are the local ports of the debug forwards, by
 	// debug.Forward.Key, kept for the session.
 	debugPorts map[string]int
+	// launchFile, when set, is the launch.json the debug forwards' attach
+	// configurations are written to (`devloop debug --write-launch`).
+	launchFile string
 }
 
 var _ Runnable = (*Forwards)(nil)

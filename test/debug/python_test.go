@@ -1,7 +1,10 @@
 package debugtest
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +57,9 @@ portForward:
 - {resource: deployment/debug-py, port: 8080, localPort: %d}
 `, ns, ns, appPort))
 
-	p := devproc.Start(t, testenv.Binary(t), dir, "debug", "-o", "json", "--no-ui")
+	write(".vscode/launch.json", "{\n  // the user's own\n  \"version\": \"0.2.0\",\n  \"configurations\": [{\"name\": \"mine\", \"type\": \"debugpy\", \"request\": \"launch\"},]\n}\n")
+
+	p := devproc.Start(t, testenv.Binary(t), dir, "debug", "-o", "json", "--no-ui", "--write-launch")
 	t.Cleanup(func() { p.Stop(3 * time.Minute) })
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -75,6 +80,45 @@ portForward:
 	if !strings.Contains(cmd, `"-m","debugpy","--listen","0.0.0.0:5678","app.py"`) {
 		fail("container command %s", cmd)
 	}
+	checkLaunch(t, filepath.Join(dir, ".vscode", "launch.json"), "mine", "devloop: debug-py-app (app)", func(c map[string]any) bool {
+		conn, _ := c["connect"].(map[string]any)
+		maps, _ := c["pathMappings"].([]any)
+		if conn == nil || len(maps) != 1 {
+			return false
+		}
+		m, _ := maps[0].(map[string]any)
+		return c["type"] == "debugpy" && c["request"] == "attach" && conn["host"] == "127.0.0.1" &&
+			conn["port"] == float64(a.LocalPort) && m["localRoot"] == "${workspaceFolder}/app" && m["remoteRoot"] == "/app"
+	}, fail)
 	py := dapTarget{adapter: "debugpy", attach: `{"justMyCode":false}`, source: "/app/app.py", line: flaskBreakLine, frame: "hello"}
 	breakAndContinue(t, py, a.Address, fmt.Sprintf("http://127.0.0.1:%d/", appPort), "hello v1-"+ns, fail)
+}
+
+// checkLaunch waits for the launch.json that --write-launch writes to hold
+// the user's configuration named kept and devloop's named name, for which
+// ok holds.
+func checkLaunch(t *testing.T, file, kept, name string, ok func(map[string]any) bool, fail func(string, ...any)) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(file)
+		last = string(b)
+		var launch struct {
+			Configurations []map[string]any `json:"configurations"`
+		}
+		if err == nil && json.Unmarshal(b, &launch) == nil {
+			names := map[string]map[string]any{}
+			for _, c := range launch.Configurations {
+				if n, _ := c["name"].(string); n != "" {
+					names[n] = c
+				}
+			}
+			if c := names[name]; names[kept] != nil && c != nil && ok(c) {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	fail("%s never held %q beside %q as expected:\n%s", file, name, kept, last)
 }
